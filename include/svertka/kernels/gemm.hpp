@@ -1,0 +1,46 @@
+#pragma once
+//! @file
+//! `gemm`: general matrix-matrix product, C = alpha·op(A)·op(B) + beta·C, for float and double.
+//!
+//! The implementation (src/kernels/gemm.cpp) packs blocks of A and B into contiguous buffers and runs
+//! an AVX2+FMA register-blocked micro-kernel on CPUs that have it (chosen at run time, so the library
+//! needs no -march flag), a portable C++ kernel elsewhere. It uses up to `num_threads()` OpenMP
+//! threads for problems larger than about 64³ multiply-adds; nothing in this header needs OpenMP.
+//!
+//! Results are bit-identical for any thread count: every element of C is computed by the same
+//! sequence of floating-point operations, whatever the partition of C between threads. (They may
+//! differ between the AVX2 and the portable kernel.)
+
+#include <cstdint>
+
+namespace svertka::kernels {
+
+//! Whether an operand is used as stored (`no`) or transposed (`yes`).
+enum class Trans : bool { no = false, yes = true };
+
+//! C[M,N] = alpha · op(A) · op(B) + beta · C, every matrix row-major.
+//!
+//! - op(A) is [M,K]: A is [M,K] with row stride `lda` when `ta == Trans::no`, else A is [K,M] with
+//!   row stride `lda` and op(A) = Aᵀ.
+//! - op(B) is [K,N]: B is [K,N] with row stride `ldb` when `tb == Trans::no`, else B is [N,K] with
+//!   row stride `ldb` and op(B) = Bᵀ.
+//! - C is [M,N] with row stride `ldc`.
+//!
+//! When `beta == 0`, C is only written, never read: NaN or garbage in C does not reach the result.
+//! When `alpha == 0` or `K == 0`, A and B are not read and C becomes beta·C (0 when beta == 0).
+//! M, N or K equal to 0 is allowed. C must not overlap A or B.
+//!
+//! Extra memory: per thread, packing buffers of at most 2.2 MiB (float) / 2.3 MiB (double), kept
+//! between calls and grown on demand, so repeated calls of the same or smaller sizes do not allocate.
+//!
+//! @throws ShapeError when a size is negative or a row stride is smaller than its row length.
+template <class T>
+void gemm(Trans ta, Trans tb, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A, std::int64_t lda,
+          const T* B, std::int64_t ldb, T beta, T* C, std::int64_t ldc);
+
+extern template void gemm<float>(Trans, Trans, std::int64_t, std::int64_t, std::int64_t, float, const float*,
+                                 std::int64_t, const float*, std::int64_t, float, float*, std::int64_t);
+extern template void gemm<double>(Trans, Trans, std::int64_t, std::int64_t, std::int64_t, double, const double*,
+                                  std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
+
+}  // namespace svertka::kernels

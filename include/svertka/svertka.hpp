@@ -1,0 +1,22 @@
+#pragma once
+//! @file
+//! Everything in svertka in one include. `namespace sv = svertka;` is the usual alias.
+
+#include "svertka/check/gradcheck.hpp"
+#include "svertka/core/error.hpp"
+#include "svertka/core/format.hpp"
+#include "svertka/core/memory.hpp"
+#include "svertka/core/parameter.hpp"
+#include "svertka/core/rng.hpp"
+#include "svertka/core/shape.hpp"
+#include "svertka/core/tensor.hpp"
+#include "svertka/core/threads.hpp"
+#include "svertka/io/npy.hpp"
+#include "svertka/tape/functions.hpp"
+#include "svertka/tape/tape.hpp"
+#include "svertka/tape/var.hpp"
+
+namespace svertka {
+//! Loss reductions, shared by the ops and both engines.
+using ops::Reduction;
+}  // namespace svertka

@@ -1,0 +1,473 @@
+// gemm: a Goto/BLIS-style packed, cache-blocked GEMM.
+//
+//   for jc in N by NC                      B panel  op(B)[pc:pc+kc, jc:jc+nc] -> Bp   (L3)
+//     for pc in K by kc                    A block  op(A)[ic:ic+mc, pc:pc+kc] -> Ap   (L2)
+//       pack Bp
+//       for ic in M by MC
+//         pack Ap
+//         for jr in nc by NR               B micro-panel kc x NR                      (L1)
+//           for ir in mc by MR             A micro-panel MR x kc, streamed from L2
+//             micro-kernel: C[MR,NR] = alpha * Ap_ir * Bp_jr + beta' * C[MR,NR]
+//
+// Threads split C into a tm x tn grid of rectangles whose edges fall on MR/NR tile boundaries; each
+// thread runs the loops above on its rectangle with its own packing buffers, so there is no
+// synchronisation and no sharing. The k blocking (kc) depends on K only, and edge tiles go through the
+// same micro-kernel on a padded copy, so every element of C sees the same operations whatever the
+// number of threads: the result is bit-identical for any thread count.
+//
+// Extra memory (per thread, thread_local, grown on demand and kept): Ap of at most MC x KC and Bp of at
+// most KC x NC elements, 64-byte aligned: 2.2 MiB for float, 2.3 MiB for double (see Blocking).
+//
+// SVERTKA_GEMM_FORCE_GENERIC (a compile-time macro) disables the AVX2 kernel, to test the fallback.
+
+#include "svertka/kernels/gemm.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "svertka/core/error.hpp"
+
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(SVERTKA_GEMM_FORCE_GENERIC)
+#define SVERTKA_GEMM_AVX2 1
+#include <immintrin.h>
+#endif
+
+namespace svertka::kernels {
+namespace {
+
+using i64 = std::int64_t;
+
+// ---------------------------------------------------------------------------------------------------
+// Blocking parameters, from the caches of AMD Zen 3 (L1d 32 KiB, L2 512 KiB per core, L3 32 MiB per
+// 8-core CCD); they also suit later cores, whose caches are at least as large.
+//
+// MR x NR: the register tile. 6 rows x 2 AVX2 vectors = 12 accumulators + 2 B vectors + 1 broadcast A
+//   = 15 of the 16 ymm registers. 12 independent FMA chains cover 2 FMA pipes x 4 cycles latency.
+// KC: a B micro-panel (KC x NR) is 16 KiB (float and double alike: NR*sizeof(T) = 64 bytes), half of
+//   L1d, leaving room for the A micro-panel (6 KiB / 12 KiB) streaming through it.
+// MC: the A block (MC x KC) is ~150 KiB (float) / ~300 KiB (double), well inside L2 with the B
+//   micro-panel and C tiles alongside.
+// NC: the B panel (KC x NC) is 2 MiB, in L3 (two threads: 4 MiB of the 32 MiB L3). A larger NC only
+//   saves repacking A (a 1/NC fraction of the work).
+// ---------------------------------------------------------------------------------------------------
+template <class T>
+struct Blocking {
+  static constexpr i64 MR = 6;
+  static constexpr i64 NR = 64 / static_cast<i64>(sizeof(T));  // 16 floats or 8 doubles
+  static constexpr i64 KC = 256;
+  static constexpr i64 MC = 144;
+  static constexpr i64 NC = 8192 / static_cast<i64>(sizeof(T));  // 2048 floats or 1024 doubles
+};
+
+template <class T>
+constexpr i64 MR = Blocking<T>::MR;
+template <class T>
+constexpr i64 NR = Blocking<T>::NR;
+
+i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
+
+// Splits n into the fewest blocks of at most `max`, of equal size rounded up to a multiple of `unit`
+// (so 1024 rows with MC = 144 give blocks of 132 and one of 100 instead of 7 x 144 + 16).
+i64 balanced_block(i64 n, i64 max, i64 unit) {
+  const i64 blocks = ceil_div(n, max);
+  return std::min(max, ceil_div(ceil_div(n, blocks), unit) * unit);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Micro-kernels: Kernel::run<T>(kc, a, b, c, ldc, alpha, beta) computes
+//   C[MR,NR] = alpha * sum_k a[k*MR + i] * b[k*NR + j] + beta * C   (C not read when beta == 0)
+// from packed micro-panels a (MR x kc) and b (kc x NR, 64-byte aligned).
+//
+// Everything from the per-thread loops down to the micro-kernel is always_inline and instantiated
+// twice: in run_rectangle_generic (baseline ISA) and in run_rectangle_avx2, which carries
+// target("avx2,fma"). GCC inlines a callee into a caller whose ISA is a superset of the callee's, so
+// in the AVX2 copy the packing loops are compiled for AVX2 and the AVX2 micro-kernel (same target)
+// is inlined into the tile loop. Nothing with the AVX2 target is reachable from baseline code except
+// through the run-time check in select_rectangle_runner().
+// ---------------------------------------------------------------------------------------------------
+#define SVERTKA_INLINE __attribute__((always_inline)) inline
+
+// Portable kernel (any CPU); the fixed-size loops vectorise for whatever ISA it is compiled in.
+struct GenericKernel {
+  template <class T>
+  SVERTKA_INLINE static void run(i64 kc, const T* a, const T* b, T* c, i64 ldc, T alpha, T beta) {
+    constexpr i64 mr = MR<T>, nr = NR<T>;
+    T acc[mr][nr] = {};
+    for (i64 k = 0; k < kc; ++k, a += mr, b += nr)
+      for (i64 i = 0; i < mr; ++i)
+        for (i64 j = 0; j < nr; ++j) acc[i][j] += a[i] * b[j];
+    for (i64 i = 0; i < mr; ++i, c += ldc)
+      for (i64 j = 0; j < nr; ++j) c[j] = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[j];
+  }
+};
+
+#ifdef SVERTKA_GEMM_AVX2
+#define SVERTKA_AVX2 __attribute__((target("avx2,fma")))
+#define SVERTKA_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+
+template <class T>
+struct Vec;
+
+template <>
+struct Vec<float> {
+  using V = __m256;
+  SVERTKA_AVX2_INLINE static V zero() { return _mm256_setzero_ps(); }
+  SVERTKA_AVX2_INLINE static V set1(float x) { return _mm256_set1_ps(x); }
+  SVERTKA_AVX2_INLINE static V load(const float* p) { return _mm256_load_ps(p); }
+  SVERTKA_AVX2_INLINE static V loadu(const float* p) { return _mm256_loadu_ps(p); }
+  SVERTKA_AVX2_INLINE static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
+  SVERTKA_AVX2_INLINE static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  SVERTKA_AVX2_INLINE static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  SVERTKA_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+};
+
+template <>
+struct Vec<double> {
+  using V = __m256d;
+  SVERTKA_AVX2_INLINE static V zero() { return _mm256_setzero_pd(); }
+  SVERTKA_AVX2_INLINE static V set1(double x) { return _mm256_set1_pd(x); }
+  SVERTKA_AVX2_INLINE static V load(const double* p) { return _mm256_load_pd(p); }
+  SVERTKA_AVX2_INLINE static V loadu(const double* p) { return _mm256_loadu_pd(p); }
+  SVERTKA_AVX2_INLINE static void storeu(double* p, V v) { _mm256_storeu_pd(p, v); }
+  SVERTKA_AVX2_INLINE static V bcast(const double* p) { return _mm256_broadcast_sd(p); }
+  SVERTKA_AVX2_INLINE static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  SVERTKA_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+};
+
+// One row of the register tile: cr0/cr1 += a[r] * (b0, b1).
+#define SVERTKA_ROW(r)                  \
+  {                                     \
+    const V ar = X::bcast(a + (r));     \
+    c##r##0 = X::fma(ar, b0, c##r##0);  \
+    c##r##1 = X::fma(ar, b1, c##r##1);  \
+  }
+
+// Stores one row: C = alpha * acc (beta == 0), alpha * acc + C (beta == 1), alpha * acc + beta * C.
+#define SVERTKA_STORE(r)                                                    \
+  {                                                                         \
+    T* cr = c + (r) * ldc;                                                  \
+    if (beta_kind == 0) {                                                   \
+      X::storeu(cr, X::mul(va, c##r##0));                                   \
+      X::storeu(cr + W, X::mul(va, c##r##1));                               \
+    } else if (beta_kind == 1) {                                            \
+      X::storeu(cr, X::fma(va, c##r##0, X::loadu(cr)));                     \
+      X::storeu(cr + W, X::fma(va, c##r##1, X::loadu(cr + W)));             \
+    } else {                                                                \
+      X::storeu(cr, X::fma(va, c##r##0, X::mul(vb, X::loadu(cr))));         \
+      X::storeu(cr + W, X::fma(va, c##r##1, X::mul(vb, X::loadu(cr + W)))); \
+    }                                                                       \
+  }
+
+// 6 x 2 vectors of accumulators (12 ymm) + 2 for B + 1 broadcast of A = 15 of the 16 ymm registers.
+struct Avx2Kernel {
+  template <class T>
+  SVERTKA_AVX2 static void run(i64 kc, const T* __restrict a, const T* __restrict b, T* c, i64 ldc, T alpha, T beta) {
+    static_assert(MR<T> == 6, "the register tile below is written out for 6 rows");
+    using X = Vec<T>;
+    using V = typename X::V;
+    constexpr i64 W = 32 / static_cast<i64>(sizeof(T));  // lanes per vector; NR = 2 * W
+    for (i64 r = 0; r < 6; ++r)  // the C tile is needed at the end: start loading it now
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 2 * W - 1), _MM_HINT_T0);
+    V c00 = X::zero(), c01 = X::zero(), c10 = X::zero(), c11 = X::zero(), c20 = X::zero(), c21 = X::zero();
+    V c30 = X::zero(), c31 = X::zero(), c40 = X::zero(), c41 = X::zero(), c50 = X::zero(), c51 = X::zero();
+#pragma GCC unroll 4
+    for (i64 k = 0; k < kc; ++k) {
+      const V b0 = X::load(b), b1 = X::load(b + W);
+      SVERTKA_ROW(0) SVERTKA_ROW(1) SVERTKA_ROW(2) SVERTKA_ROW(3) SVERTKA_ROW(4) SVERTKA_ROW(5)
+      a += 6;
+      b += 2 * W;
+    }
+    const V va = X::set1(alpha), vb = X::set1(beta);
+    const int beta_kind = beta == T(0) ? 0 : beta == T(1) ? 1 : 2;
+    SVERTKA_STORE(0) SVERTKA_STORE(1) SVERTKA_STORE(2) SVERTKA_STORE(3) SVERTKA_STORE(4) SVERTKA_STORE(5)
+  }
+};
+#undef SVERTKA_ROW
+#undef SVERTKA_STORE
+#endif  // SVERTKA_GEMM_AVX2
+
+// ---------------------------------------------------------------------------------------------------
+// The problem as given, and packing from it.
+// ---------------------------------------------------------------------------------------------------
+template <class T>
+struct Problem {
+  Trans ta, tb;
+  i64 M, N, K;
+  T alpha;
+  const T* A;
+  i64 lda;
+  const T* B;
+  i64 ldb;
+  T beta;
+  T* C;
+  i64 ldc;
+};
+
+// Packs `n` rows of a matrix whose element (i, k) is src[i * si + k * sk], for k < kc, into
+// micro-panels of R rows: element (i, k) of panel r goes to dst[r*R*kc + k*R + i % R]. Rows past n are
+// zero, so edge tiles run the full micro-kernel. Used for A (R = MR) and for Bᵀ (R = NR).
+template <i64 R, class T>
+SVERTKA_INLINE void pack_panels(const T* src, i64 si, i64 sk, i64 n, i64 kc, T* dst) {
+  for (i64 r0 = 0; r0 < n; r0 += R, src += R * si, dst += R * kc) {
+    const i64 rows = std::min(R, n - r0);
+    if (sk == 1 && rows == R) {  // rows contiguous in k: interleave R row streams
+      for (i64 k = 0; k < kc; ++k) {
+#pragma GCC unroll 16
+        for (i64 i = 0; i < R; ++i) dst[k * R + i] = src[i * si + k];
+      }
+    } else if (si == 1 && rows == R) {  // the R values of one k are contiguous
+      for (i64 k = 0; k < kc; ++k) std::memcpy(dst + k * R, src + k * sk, sizeof(T) * R);
+    } else {  // the last, partial panel
+      for (i64 k = 0; k < kc; ++k)
+        for (i64 i = 0; i < R; ++i) dst[k * R + i] = i < rows ? src[i * si + k * sk] : T(0);
+    }
+  }
+}
+
+// op(A)[i0:i0+mc, p0:p0+kc] as MR-row micro-panels.
+template <class T>
+SVERTKA_INLINE void pack_a(const Problem<T>& p, i64 i0, i64 mc, i64 p0, i64 kc, T* dst) {
+  if (p.ta == Trans::no)
+    pack_panels<MR<T>>(p.A + i0 * p.lda + p0, p.lda, i64{1}, mc, kc, dst);
+  else
+    pack_panels<MR<T>>(p.A + p0 * p.lda + i0, i64{1}, p.lda, mc, kc, dst);
+}
+
+// op(B)[p0:p0+kc, j0:j0+nc] as NR-column micro-panels (op(B)ᵀ as NR-row micro-panels).
+template <class T>
+SVERTKA_INLINE void pack_b(const Problem<T>& p, i64 p0, i64 kc, i64 j0, i64 nc, T* dst) {
+  if (p.tb == Trans::no)
+    pack_panels<NR<T>>(p.B + p0 * p.ldb + j0, i64{1}, p.ldb, nc, kc, dst);
+  else
+    pack_panels<NR<T>>(p.B + j0 * p.ldb + p0, p.ldb, i64{1}, nc, kc, dst);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Per-thread packing buffers: grown on demand, never shrunk, freed when the thread ends.
+// ---------------------------------------------------------------------------------------------------
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { release(); }
+
+  template <class T>
+  T* get(i64 count) {
+    const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(count);
+    if (bytes > bytes_) {
+      release();
+      data_ = ::operator new(bytes, std::align_val_t{64});
+      bytes_ = bytes;
+    }
+    return static_cast<T*>(data_);
+  }
+
+ private:
+  void release() noexcept {
+    if (data_) ::operator delete(data_, std::align_val_t{64});
+    data_ = nullptr;
+    bytes_ = 0;
+  }
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+struct Workspace {
+  Buffer a, b;
+};
+
+Workspace& workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The blocked loops over one rectangle of C, on the calling thread.
+// ---------------------------------------------------------------------------------------------------
+
+// One tile that sticks out of C (mr < MR or nr < NR): the micro-kernel runs on a padded copy, so the
+// valid elements see exactly the operations they would see in a full tile.
+template <class Kernel, class T>
+SVERTKA_INLINE void edge_tile(i64 mr, i64 nr, i64 kc, const T* a, const T* b, T* c, i64 ldc, T alpha, T beta) {
+  alignas(64) T tile[MR<T> * NR<T>] = {};
+  if (beta != T(0))
+    for (i64 i = 0; i < mr; ++i) std::copy_n(c + i * ldc, nr, tile + i * NR<T>);
+  Kernel::run(kc, a, b, tile, NR<T>, alpha, beta);
+  for (i64 i = 0; i < mr; ++i) std::copy_n(tile + i * NR<T>, nr, c + i * ldc);
+}
+
+// C[mc, nc] = alpha * Ap * Bp + beta * C, tile by tile (jr outer: the B micro-panel stays in L1).
+template <class Kernel, class T>
+SVERTKA_INLINE void macro_kernel(i64 mc, i64 nc, i64 kc, const T* Ap, const T* Bp, T* C, i64 ldc, T alpha, T beta) {
+  for (i64 jr = 0; jr < nc; jr += NR<T>) {
+    const i64 nr = std::min(NR<T>, nc - jr);
+    const T* b = Bp + jr * kc;
+    for (i64 ir = 0; ir < mc; ir += MR<T>) {
+      const i64 mr = std::min(MR<T>, mc - ir);
+      const T* a = Ap + ir * kc;
+      T* c = C + ir * ldc + jr;
+      if (mr == MR<T> && nr == NR<T>)
+        Kernel::run(kc, a, b, c, ldc, alpha, beta);
+      else
+        edge_tile<Kernel>(mr, nr, kc, a, b, c, ldc, alpha, beta);
+    }
+  }
+}
+
+// The blocked loops over C[m0:m1, n0:n1] (tile-aligned). kc depends on K only, never on the thread
+// count: K is cut into ceil(K / KC) equal blocks.
+template <class Kernel, class T>
+SVERTKA_INLINE void rectangle(const Problem<T>& p, i64 m0, i64 m1, i64 n0, i64 n1) {
+  using Bk = Blocking<T>;
+  const i64 kc_max = balanced_block(p.K, Bk::KC, 1);
+  const i64 mc_max = balanced_block(m1 - m0, Bk::MC, Bk::MR);
+  const i64 nc_max = balanced_block(n1 - n0, Bk::NC, Bk::NR);
+  Workspace& ws = workspace();
+  T* Ap = ws.a.get<T>(mc_max * kc_max);
+  T* Bp = ws.b.get<T>(nc_max * kc_max);
+  for (i64 jc = n0; jc < n1; jc += nc_max) {
+    const i64 nc = std::min(nc_max, n1 - jc);
+    for (i64 pc = 0; pc < p.K; pc += kc_max) {
+      const i64 kc = std::min(kc_max, p.K - pc);
+      pack_b(p, pc, kc, jc, nc, Bp);
+      const T beta = pc == 0 ? p.beta : T(1);  // later k blocks accumulate onto the first
+      for (i64 ic = m0; ic < m1; ic += mc_max) {
+        const i64 mc = std::min(mc_max, m1 - ic);
+        pack_a(p, ic, mc, pc, kc, Ap);
+        macro_kernel<Kernel>(mc, nc, kc, Ap, Bp, p.C + ic * p.ldc + jc, p.ldc, p.alpha, beta);
+      }
+    }
+  }
+}
+
+template <class T>
+using RectangleRunner = void (*)(const Problem<T>& p, i64 m0, i64 m1, i64 n0, i64 n1);
+
+template <class T>
+__attribute__((flatten)) void run_rectangle_generic(const Problem<T>& p, i64 m0, i64 m1, i64 n0, i64 n1) {
+  rectangle<GenericKernel>(p, m0, m1, n0, n1);
+}
+
+#ifdef SVERTKA_GEMM_AVX2
+template <class T>
+SVERTKA_AVX2 __attribute__((flatten)) void run_rectangle_avx2(const Problem<T>& p, i64 m0, i64 m1, i64 n0, i64 n1) {
+  rectangle<Avx2Kernel>(p, m0, m1, n0, n1);
+}
+#endif
+
+template <class T>
+RectangleRunner<T> select_rectangle_runner() {
+#ifdef SVERTKA_GEMM_AVX2
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &run_rectangle_avx2<T>;
+#endif
+  return &run_rectangle_generic<T>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Threads: a tm x tn grid of tile-aligned rectangles, one per thread.
+// ---------------------------------------------------------------------------------------------------
+struct Grid {
+  int tm = 1, tn = 1;
+};
+
+// The grid with the least per-thread cost among tm x tn <= threads. The cost of a rectangle of m x n
+// elements is m*n multiply-add columns plus packing its m + n rows/columns of depth (a packed element
+// costs about as much as 16 FMA lanes). Splitting M makes every thread pack all of B's columns, and
+// splitting N all of A's rows, so this picks the split that duplicates the smaller operand.
+Grid plan_grid(int threads, i64 m_tiles, i64 n_tiles, i64 mr, i64 nr) {
+  Grid best;
+  double best_cost = -1;
+  for (int tm = 1; tm <= threads; ++tm) {
+    const int tn = threads / tm;
+    if (tm > m_tiles || tn > n_tiles) continue;
+    const double m = static_cast<double>(ceil_div(m_tiles, tm) * mr), n = static_cast<double>(ceil_div(n_tiles, tn) * nr);
+    const double cost = m * n + 16.0 * (m + n);
+    if (best_cost < 0 || cost < best_cost) {
+      best_cost = cost;
+      best = {tm, tn};
+    }
+  }
+  return best;
+}
+
+template <class T>
+void run_thread(const Problem<T>& p, RectangleRunner<T> run, int id, int threads) {
+  const i64 m_tiles = ceil_div(p.M, MR<T>), n_tiles = ceil_div(p.N, NR<T>);
+  const Grid g = plan_grid(threads, m_tiles, n_tiles, MR<T>, NR<T>);
+  if (id >= g.tm * g.tn) return;
+  const i64 im = id / g.tn, in = id % g.tn;
+  const i64 m0 = std::min(p.M, m_tiles * im / g.tm * MR<T>), m1 = std::min(p.M, m_tiles * (im + 1) / g.tm * MR<T>);
+  const i64 n0 = std::min(p.N, n_tiles * in / g.tn * NR<T>), n1 = std::min(p.N, n_tiles * (in + 1) / g.tn * NR<T>);
+  if (m0 < m1 && n0 < n1) run(p, m0, m1, n0, n1);
+}
+
+// C = beta * C, without reading C when beta == 0.
+template <class T>
+void scale_c(i64 M, i64 N, T beta, T* C, i64 ldc) {
+  if (beta == T(1)) return;
+  for (i64 i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
+    if (beta == T(0))
+      std::fill_n(c, N, T(0));
+    else
+      for (i64 j = 0; j < N; ++j) c[j] *= beta;
+  }
+}
+
+void check_args(i64 M, i64 N, i64 K, bool ta, bool tb, i64 lda, i64 ldb, i64 ldc) {
+  auto fail = [&](const char* what) {
+    throw ShapeError("gemm: " + std::string(what) + " (M=" + std::to_string(M) + ", N=" + std::to_string(N) +
+                     ", K=" + std::to_string(K) + ", lda=" + std::to_string(lda) + ", ldb=" + std::to_string(ldb) +
+                     ", ldc=" + std::to_string(ldc) + ")");
+  };
+  if (M < 0 || N < 0 || K < 0) fail("negative size");
+  if (lda < (ta ? M : K)) fail("lda is smaller than a row of A");
+  if (ldb < (tb ? K : N)) fail("ldb is smaller than a row of B");
+  if (ldc < N) fail("ldc is smaller than a row of C");
+}
+
+}  // namespace
+
+template <class T>
+void gemm(Trans ta, Trans tb, i64 M, i64 N, i64 K, T alpha, const T* A, i64 lda, const T* B, i64 ldb, T beta, T* C,
+          i64 ldc) {
+  check_args(M, N, K, ta == Trans::yes, tb == Trans::yes, lda, ldb, ldc);
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
+
+  static const RectangleRunner<T> run = select_rectangle_runner<T>();
+  const Problem<T> p{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+
+  // Below ~64^3 multiply-adds a parallel region costs more than it saves; inside an active region
+  // (nested parallelism off) a new region would get one thread anyway.
+  const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const int threads = omp_get_max_threads();
+  if (threads <= 1 || work < 64.0 * 64.0 * 64.0 || omp_get_active_level() >= omp_get_max_active_levels()) {
+    run_thread(p, run, 0, 1);
+    return;
+  }
+  std::exception_ptr error;  // an exception (bad_alloc of a buffer) must not leave the region
+#pragma omp parallel num_threads(threads)
+  {
+    try {
+      run_thread(p, run, omp_get_thread_num(), omp_get_num_threads());
+    } catch (...) {
+#pragma omp critical(svertka_gemm_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+template void gemm<float>(Trans, Trans, i64, i64, i64, float, const float*, i64, const float*, i64, float, float*, i64);
+template void gemm<double>(Trans, Trans, i64, i64, i64, double, const double*, i64, const double*, i64, double,
+                           double*, i64);
+
+}  // namespace svertka::kernels

@@ -1,0 +1,83 @@
+#include "support.hpp"
+
+using namespace svtest;
+
+BOOST_AUTO_TEST_SUITE(core_tensor)
+
+BOOST_AUTO_TEST_CASE(factories) {
+  auto z = sv::Tensor<float>::zeros({2, 3});
+  BOOST_TEST(z.numel() == 6);
+  BOOST_TEST(z.shape() == (sv::Shape{2, 3}));
+  for (float v : z) BOOST_TEST(v == 0.0f);
+  auto o = sv::Tensor<double>::ones({4});
+  for (double v : o) BOOST_TEST(v == 1.0);
+  auto f = sv::Tensor<float>::full({2}, 2.5f);
+  BOOST_TEST(f(1) == 2.5f);
+  auto d = sv::Tensor<double>::from({2, 2}, {1, 2, 3, 4});
+  BOOST_TEST(d(1, 0) == 3.0);
+  BOOST_TEST(d(0, 1) == 2.0);
+  BOOST_CHECK_EXCEPTION((sv::Tensor<double>::from({2, 2}, {1, 2, 3})), sv::ShapeError,
+                        message_has({"Tensor::from", "3 values", "[2,2]"}));
+  BOOST_TEST(!sv::Tensor<float>{}.defined());
+  BOOST_TEST(sv::Tensor<float>{}.numel() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(storage_is_aligned_and_shared) {
+  auto a = sv::Tensor<float>::zeros({3, 5});
+  BOOST_TEST(reinterpret_cast<std::uintptr_t>(a.data()) % 64 == 0);
+  auto b = a;  // shares
+  b(1, 1) = 7.0f;
+  BOOST_TEST(a(1, 1) == 7.0f);
+  BOOST_TEST(a.use_count() == 2);
+  auto c = a.clone();  // deep
+  c(1, 1) = 1.0f;
+  BOOST_TEST(a(1, 1) == 7.0f);
+  BOOST_TEST(!c.shares_storage(a));
+}
+
+BOOST_AUTO_TEST_CASE(reshape_is_a_view) {
+  auto a = sv::Tensor<double>::from({2, 3}, {0, 1, 2, 3, 4, 5});
+  auto r = a.reshape({3, -1});
+  BOOST_TEST(r.shape() == (sv::Shape{3, 2}));
+  BOOST_TEST(r.shares_storage(a));
+  BOOST_TEST(r(2, 1) == 5.0);
+  BOOST_CHECK_EXCEPTION(a.reshape({4, 2}), sv::ShapeError, message_has({"reshape", "[4,2]", "[2,3]"}));
+  BOOST_CHECK_EXCEPTION(a.reshape({4, -1}), sv::ShapeError, message_has({"reshape", "infer"}));
+}
+
+#ifndef NDEBUG
+BOOST_AUTO_TEST_CASE(bounds_checked_in_debug) {
+  auto a = sv::Tensor<float>::zeros({2, 3});
+  BOOST_CHECK_EXCEPTION(a(2, 0), sv::ShapeError, message_has({"index 2", "size 2"}));
+  BOOST_CHECK_EXCEPTION(a(0), sv::ShapeError, message_has({"1 indices", "rank 2"}));
+}
+#endif
+
+BOOST_AUTO_TEST_CASE(item) {
+  BOOST_TEST(sv::Tensor<float>::full({}, 3.0f).item() == 3.0f);
+  BOOST_CHECK_EXCEPTION(sv::Tensor<float>::zeros({2}).item(), sv::ShapeError, message_has({"item", "2 elements"}));
+}
+
+BOOST_AUTO_TEST_CASE(formatting) {
+  auto a = sv::Tensor<float>::from({2, 2}, {1, 2, 3, 4.5f});
+  BOOST_TEST(fmt::format("{}", a) == "tensor([[1, 2],\n        [3, 4.5]], shape=[2,2], dtype=float32)");
+  auto big = sv::Tensor<double>::zeros({2000});
+  const std::string s = fmt::format("{}", big);
+  BOOST_TEST(s.find("...") != std::string::npos);
+  BOOST_TEST(s.size() < 100u);
+  BOOST_TEST(fmt::format("{}", sv::Tensor<double>::full({}, 2.0)) == "tensor(2, shape=[], dtype=float64)");
+  BOOST_TEST(fmt::format("{}", sv::Tensor<float>{}) == "tensor(undefined, shape=[], dtype=float32)");
+}
+
+BOOST_AUTO_TEST_CASE(random_tensors_are_seeded) {
+  sv::Rng r1(42), r2(42), r3(43);
+  auto a = sv::Tensor<float>::randn({100}, r1);
+  auto b = sv::Tensor<float>::randn({100}, r2);
+  auto c = sv::Tensor<float>::randn({100}, r3);
+  BOOST_TEST(max_abs_diff(a, b) == 0.0);
+  BOOST_TEST(max_abs_diff(a, c) > 0.0);
+  auto u = sv::Tensor<double>::uniform({1000}, r1, 2.0, 3.0);
+  for (double v : u) BOOST_TEST((v >= 2.0 && v < 3.0));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
