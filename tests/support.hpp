@@ -13,6 +13,9 @@
 
 namespace svtest {
 
+//! Calls of the global operator new so far (tests/alloc_counter.cpp replaces it with a counting one).
+std::uint64_t heap_allocations();
+
 namespace sv = svertka;
 
 //! A predicate for BOOST_CHECK_EXCEPTION: the message contains every one of `parts`.

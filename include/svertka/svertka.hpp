@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_SVERTKA_HPP
+#define SVERTKA_SVERTKA_HPP
 //! @file
 //! Everything in svertka in one include. `namespace sv = svertka;` is the usual alias.
 
@@ -7,12 +8,15 @@
 #include "svertka/core/format.hpp"
 #include "svertka/core/memory.hpp"
 #include "svertka/core/parameter.hpp"
+#include "svertka/core/receptive_field.hpp"
 #include "svertka/core/rng.hpp"
 #include "svertka/core/shape.hpp"
 #include "svertka/core/tensor.hpp"
 #include "svertka/core/threads.hpp"
+#include "svertka/graph/graph.hpp"
 #include "svertka/io/npy.hpp"
 #include "svertka/tape/functions.hpp"
+#include "svertka/tape/pool.hpp"
 #include "svertka/tape/tape.hpp"
 #include "svertka/tape/var.hpp"
 
@@ -20,3 +24,5 @@ namespace svertka {
 //! Loss reductions, shared by the ops and both engines.
 using ops::Reduction;
 }  // namespace svertka
+
+#endif  // SVERTKA_SVERTKA_HPP

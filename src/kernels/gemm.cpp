@@ -16,7 +16,7 @@
 // number of threads: the result is bit-identical for any thread count.
 //
 // Extra memory (per thread, thread_local, grown on demand and kept): Ap of at most MC x KC and Bp of at
-// most KC x NC elements, 64-byte aligned: 2.2 MiB for float, 2.3 MiB for double (see Blocking).
+// most KC x NC elements, 64-byte aligned: 144 KiB + 2 MiB for float and for double (see Blocking).
 //
 // SVERTKA_GEMM_FORCE_GENERIC (a compile-time macro) disables the AVX2 kernel, to test the fallback.
 
@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -50,17 +51,16 @@ using i64 = std::int64_t;
 //   = 15 of the 16 ymm registers. 12 independent FMA chains cover 2 FMA pipes x 4 cycles latency.
 // KC: a B micro-panel (KC x NR) is 16 KiB (float and double alike: NR*sizeof(T) = 64 bytes), half of
 //   L1d, leaving room for the A micro-panel (6 KiB / 12 KiB) streaming through it.
-// MC: the A block (MC x KC) is ~150 KiB (float) / ~300 KiB (double), well inside L2 with the B
-//   micro-panel and C tiles alongside.
+// MC: the A block (MC x KC) is 144 KiB (float and double), under a third of L2: it stays there while
+//   the B micro-panels stream from L3 through L2 into L1.
 // NC: the B panel (KC x NC) is 2 MiB, in L3 (two threads: 4 MiB of the 32 MiB L3). A larger NC only
 //   saves repacking A (a 1/NC fraction of the work).
-// ---------------------------------------------------------------------------------------------------
 template <class T>
 struct Blocking {
   static constexpr i64 MR = 6;
   static constexpr i64 NR = 64 / static_cast<i64>(sizeof(T));  // 16 floats or 8 doubles
   static constexpr i64 KC = 256;
-  static constexpr i64 MC = 144;
+  static constexpr i64 MC = 576 / static_cast<i64>(sizeof(T));   // 144 floats or 72 doubles
   static constexpr i64 NC = 8192 / static_cast<i64>(sizeof(T));  // 2048 floats or 1024 doubles
 };
 
@@ -79,17 +79,20 @@ i64 balanced_block(i64 n, i64 max, i64 unit) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Micro-kernels: Kernel::run<T>(kc, a, b, c, ldc, alpha, beta) computes
+// Kernel policies. Kernel::run(kc, a, b, c, ldc, alpha, beta) is the micro-kernel:
 //   C[MR,NR] = alpha * sum_k a[k*MR + i] * b[k*NR + j] + beta * C   (C not read when beta == 0)
-// from packed micro-panels a (MR x kc) and b (kc x NR, 64-byte aligned).
+// from packed micro-panels a (MR x kc) and b (kc x NR, 64-byte aligned); Kernel::interleave<R> is the
+// transposing part of the packing.
 //
-// Everything from the per-thread loops down to the micro-kernel is always_inline and instantiated
-// twice: in run_rectangle_generic (baseline ISA) and in run_rectangle_avx2, which carries
-// target("avx2,fma"). GCC inlines a callee into a caller whose ISA is a superset of the callee's, so
-// in the AVX2 copy the packing loops are compiled for AVX2 and the AVX2 micro-kernel (same target)
-// is inlined into the tile loop. Nothing with the AVX2 target is reachable from baseline code except
-// through the run-time check in select_rectangle_runner().
-// ---------------------------------------------------------------------------------------------------
+// ISA dispatch. The loops (rectangle -> pack_*, macro_kernel -> Kernel::...) are templates on the
+// policy, instantiated once per policy inside a `flatten` entry point: run_rectangle_generic (baseline
+// ISA) or run_rectangle_avx2 (target "avx2,fma"). Flatten inlines the whole call tree into the entry
+// point, so in the AVX2 copy the loops and the packing are compiled for AVX2 as well, and the
+// micro-kernel is inlined into the tile loop (checked in the assembly: one function, no spills in the
+// k loop). Avx2Kernel's functions carry the target but not always_inline: GCC 12 rejects (hard error)
+// an always_inline callee whose target the immediate caller lacks, even when that caller is itself
+// inlined into an AVX2 function. The one way from baseline code into AVX2 code is the function
+// pointer chosen at run time by select_rectangle_runner().
 #define SVERTKA_INLINE __attribute__((always_inline)) inline
 
 // Portable kernel (any CPU); the fixed-size loops vectorise for whatever ISA it is compiled in.
@@ -103,6 +106,15 @@ struct GenericKernel {
         for (i64 j = 0; j < nr; ++j) acc[i][j] += a[i] * b[j];
     for (i64 i = 0; i < mr; ++i, c += ldc)
       for (i64 j = 0; j < nr; ++j) c[j] = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[j];
+  }
+
+  // dst[k*R + i] = src[i*si + k] for i < R, k < kc: R rows contiguous in k, interleaved.
+  template <i64 R, class T>
+  SVERTKA_INLINE static void interleave(const T* src, i64 si, i64 kc, T* dst) {
+    for (i64 k = 0; k < kc; ++k) {
+#pragma GCC unroll 16
+      for (i64 i = 0; i < R; ++i) dst[k * R + i] = src[i * si + k];
+    }
   }
 };
 
@@ -124,6 +136,28 @@ struct Vec<float> {
   SVERTKA_AVX2_INLINE static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
   SVERTKA_AVX2_INLINE static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   SVERTKA_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  SVERTKA_AVX2_INLINE static void store6(float* p, V v) {  // the first 6 lanes
+    _mm_storeu_ps(p, _mm256_castps256_ps128(v));
+    _mm_storel_pi(reinterpret_cast<__m64*>(p + 4), _mm256_extractf128_ps(v, 1));
+  }
+  // r[i] = 8 consecutive k of row i  ->  r[k] = rows 0..7 at that k
+  SVERTKA_AVX2_INLINE static void transpose(V r[8]) {
+    V t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // a0 b0 a1 b1 | a4 b4 a5 b5
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // a2 b2 a3 b3 | a6 b6 a7 b7
+    }
+    for (int i = 0; i < 8; i += 4) {
+      u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);      // a0 b0 c0 d0 | a4 b4 c4 d4
+      u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);  // a1 b1 c1 d1 | a5 b5 c5 d5
+      u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+      u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int k = 0; k < 4; ++k) {
+      r[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+      r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+    }
+  }
 };
 
 template <>
@@ -137,6 +171,16 @@ struct Vec<double> {
   SVERTKA_AVX2_INLINE static V bcast(const double* p) { return _mm256_broadcast_sd(p); }
   SVERTKA_AVX2_INLINE static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
   SVERTKA_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  SVERTKA_AVX2_INLINE static void store2(double* p, V v) { _mm_storeu_pd(p, _mm256_castpd256_pd128(v)); }
+  // r[i] = 4 consecutive k of row i  ->  r[k] = rows 0..3 at that k
+  SVERTKA_AVX2_INLINE static void transpose(V r[4]) {
+    const V t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);  // a0 b0 | a2 b2, a1 b1 | a3 b3
+    const V t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+  }
 };
 
 // One row of the register tile: cr0/cr1 += a[r] * (b0, b1).
@@ -147,21 +191,20 @@ struct Vec<double> {
     c##r##1 = X::fma(ar, b1, c##r##1);  \
   }
 
-// Stores one row: C = alpha * acc (beta == 0), alpha * acc + C (beta == 1), alpha * acc + beta * C.
-#define SVERTKA_STORE(r)                                                    \
-  {                                                                         \
-    T* cr = c + (r) * ldc;                                                  \
-    if (beta_kind == 0) {                                                   \
-      X::storeu(cr, X::mul(va, c##r##0));                                   \
-      X::storeu(cr + W, X::mul(va, c##r##1));                               \
-    } else if (beta_kind == 1) {                                            \
-      X::storeu(cr, X::fma(va, c##r##0, X::loadu(cr)));                     \
-      X::storeu(cr + W, X::fma(va, c##r##1, X::loadu(cr + W)));             \
-    } else {                                                                \
-      X::storeu(cr, X::fma(va, c##r##0, X::mul(vb, X::loadu(cr))));         \
-      X::storeu(cr + W, X::fma(va, c##r##1, X::mul(vb, X::loadu(cr + W)))); \
-    }                                                                       \
-  }
+// Stores W elements of a C row: alpha * acc (beta == 0: C not read), alpha * acc + C (beta == 1), or
+// alpha * acc + beta * C.
+template <class X, class T, class V>
+SVERTKA_AVX2_INLINE void store(T* c, V acc, V va, V vb, int beta_kind) {
+  if (beta_kind == 0)
+    X::storeu(c, X::mul(va, acc));
+  else if (beta_kind == 1)
+    X::storeu(c, X::fma(va, acc, X::loadu(c)));
+  else
+    X::storeu(c, X::fma(va, acc, X::mul(vb, X::loadu(c))));
+}
+#define SVERTKA_STORE(r)                                           \
+  store<X>(c + (r) * ldc, c##r##0, va, vb, beta_kind);             \
+  store<X>(c + (r) * ldc + W, c##r##1, va, vb, beta_kind);
 
 // 6 x 2 vectors of accumulators (12 ymm) + 2 for B + 1 broadcast of A = 15 of the 16 ymm registers.
 struct Avx2Kernel {
@@ -186,6 +229,37 @@ struct Avx2Kernel {
     const int beta_kind = beta == T(0) ? 0 : beta == T(1) ? 1 : 2;
     SVERTKA_STORE(0) SVERTKA_STORE(1) SVERTKA_STORE(2) SVERTKA_STORE(3) SVERTKA_STORE(4) SVERTKA_STORE(5)
   }
+
+  // As GenericKernel::interleave, by W x W transposes (W = lanes): R = 16 or 6 floats, 8 or 6 doubles.
+  template <i64 R, class T>
+  SVERTKA_AVX2 static void interleave(const T* src, i64 si, i64 kc, T* dst) {
+    using X = Vec<T>;
+    using V = typename X::V;
+    constexpr i64 W = 32 / static_cast<i64>(sizeof(T));
+    i64 k = 0;
+    for (; k + W <= kc; k += W) {
+#pragma GCC unroll 2
+      for (i64 g = 0; g < R; g += W) {  // rows g .. g + W - 1 (the missing ones of R = 6 read as 0)
+        const i64 rows = std::min(W, R - g);
+        V v[W];
+#pragma GCC unroll 8
+        for (i64 i = 0; i < W; ++i) v[i] = i < rows ? X::loadu(src + (g + i) * si + k) : X::zero();
+        X::transpose(v);
+        T* d = dst + k * R + g;
+#pragma GCC unroll 8
+        for (i64 j = 0; j < W; ++j) {
+          if (rows == W)
+            X::storeu(d + j * R, v[j]);
+          else if constexpr (W == 8)
+            X::store6(d + j * R, v[j]);
+          else
+            X::store2(d + j * R, v[j]);
+        }
+      }
+    }
+    for (; k < kc; ++k)
+      for (i64 i = 0; i < R; ++i) dst[k * R + i] = src[i * si + k];
+  }
 };
 #undef SVERTKA_ROW
 #undef SVERTKA_STORE
@@ -193,93 +267,79 @@ struct Avx2Kernel {
 
 // ---------------------------------------------------------------------------------------------------
 // The problem as given, and packing from it.
-// ---------------------------------------------------------------------------------------------------
 template <class T>
 struct Problem {
   Trans ta, tb;
   i64 M, N, K;
-  T alpha;
-  const T* A;
-  i64 lda;
-  const T* B;
-  i64 ldb;
-  T beta;
+  T alpha, beta;
+  const T *A, *B;
   T* C;
-  i64 ldc;
+  i64 lda, ldb, ldc;
 };
 
-// Packs `n` rows of a matrix whose element (i, k) is src[i * si + k * sk], for k < kc, into
-// micro-panels of R rows: element (i, k) of panel r goes to dst[r*R*kc + k*R + i % R]. Rows past n are
-// zero, so edge tiles run the full micro-kernel. Used for A (R = MR) and for Bᵀ (R = NR).
-template <i64 R, class T>
+// Packs `n` rows of a matrix whose element (i, k) is src[i * si + k * sk], k < kc, into micro-panels
+// of R rows: element (i, k) goes to dst[(i / R)*R*kc + k*R + i % R]. Rows past n are zero, so edge
+// tiles run the full micro-kernel. Used for op(A) (R = MR) and for op(B)ᵀ (R = NR). One of si, sk is 1.
+template <class Kernel, i64 R, class T>
 SVERTKA_INLINE void pack_panels(const T* src, i64 si, i64 sk, i64 n, i64 kc, T* dst) {
-  for (i64 r0 = 0; r0 < n; r0 += R, src += R * si, dst += R * kc) {
-    const i64 rows = std::min(R, n - r0);
-    if (sk == 1 && rows == R) {  // rows contiguous in k: interleave R row streams
-      for (i64 k = 0; k < kc; ++k) {
-#pragma GCC unroll 16
-        for (i64 i = 0; i < R; ++i) dst[k * R + i] = src[i * si + k];
-      }
-    } else if (si == 1 && rows == R) {  // the R values of one k are contiguous
-      for (i64 k = 0; k < kc; ++k) std::memcpy(dst + k * R, src + k * sk, sizeof(T) * R);
-    } else {  // the last, partial panel
+  const i64 full = n / R;
+  if (sk == 1) {  // rows contiguous in k: a transposition, R rows at a time
+    for (i64 r = 0; r < full; ++r) Kernel::template interleave<R>(src + r * R * si, si, kc, dst + r * R * kc);
+  } else {  // the values of one k are contiguous: copy rows of up to 16 panels, k outer (streaming reads)
+    for (i64 r0 = 0; r0 < full; r0 += 16)
       for (i64 k = 0; k < kc; ++k)
-        for (i64 i = 0; i < R; ++i) dst[k * R + i] = i < rows ? src[i * si + k * sk] : T(0);
-    }
+        for (i64 r = r0; r < std::min(full, r0 + 16); ++r)
+          std::memcpy(dst + r * R * kc + k * R, src + k * sk + r * R, sizeof(T) * R);
+  }
+  if (const i64 rows = n - full * R; rows > 0) {  // the last, partial panel
+    src += full * R * si;
+    dst += full * R * kc;
+    for (i64 k = 0; k < kc; ++k)
+      for (i64 i = 0; i < R; ++i) dst[k * R + i] = i < rows ? src[i * si + k * sk] : T(0);
   }
 }
 
 // op(A)[i0:i0+mc, p0:p0+kc] as MR-row micro-panels.
-template <class T>
+template <class Kernel, class T>
 SVERTKA_INLINE void pack_a(const Problem<T>& p, i64 i0, i64 mc, i64 p0, i64 kc, T* dst) {
   if (p.ta == Trans::no)
-    pack_panels<MR<T>>(p.A + i0 * p.lda + p0, p.lda, i64{1}, mc, kc, dst);
+    pack_panels<Kernel, MR<T>>(p.A + i0 * p.lda + p0, p.lda, i64{1}, mc, kc, dst);
   else
-    pack_panels<MR<T>>(p.A + p0 * p.lda + i0, i64{1}, p.lda, mc, kc, dst);
+    pack_panels<Kernel, MR<T>>(p.A + p0 * p.lda + i0, i64{1}, p.lda, mc, kc, dst);
 }
 
-// op(B)[p0:p0+kc, j0:j0+nc] as NR-column micro-panels (op(B)ᵀ as NR-row micro-panels).
-template <class T>
+// op(B)[p0:p0+kc, j0:j0+nc] as NR-column micro-panels (that is, op(B)ᵀ as NR-row micro-panels).
+template <class Kernel, class T>
 SVERTKA_INLINE void pack_b(const Problem<T>& p, i64 p0, i64 kc, i64 j0, i64 nc, T* dst) {
   if (p.tb == Trans::no)
-    pack_panels<NR<T>>(p.B + p0 * p.ldb + j0, i64{1}, p.ldb, nc, kc, dst);
+    pack_panels<Kernel, NR<T>>(p.B + p0 * p.ldb + j0, i64{1}, p.ldb, nc, kc, dst);
   else
-    pack_panels<NR<T>>(p.B + j0 * p.ldb + p0, p.ldb, i64{1}, nc, kc, dst);
+    pack_panels<Kernel, NR<T>>(p.B + j0 * p.ldb + p0, p.ldb, i64{1}, nc, kc, dst);
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Per-thread packing buffers: grown on demand, never shrunk, freed when the thread ends.
-// ---------------------------------------------------------------------------------------------------
-class Buffer {
- public:
-  Buffer() = default;
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  ~Buffer() { release(); }
+struct Buffer {
+  struct Free {
+    void operator()(void* p) const { ::operator delete(p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<void, Free> data;
+  std::size_t bytes = 0;
 
   template <class T>
   T* get(i64 count) {
-    const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(count);
-    if (bytes > bytes_) {
-      release();
-      data_ = ::operator new(bytes, std::align_val_t{64});
-      bytes_ = bytes;
+    if (const std::size_t need = sizeof(T) * static_cast<std::size_t>(count); need > bytes) {
+      data.reset();
+      bytes = 0;
+      data.reset(::operator new(need, std::align_val_t{64}));
+      bytes = need;
     }
-    return static_cast<T*>(data_);
+    return static_cast<T*>(data.get());
   }
-
- private:
-  void release() noexcept {
-    if (data_) ::operator delete(data_, std::align_val_t{64});
-    data_ = nullptr;
-    bytes_ = 0;
-  }
-  void* data_ = nullptr;
-  std::size_t bytes_ = 0;
 };
 
 struct Workspace {
-  Buffer a, b;
+  Buffer a, b;  // packed A block, packed B panel
 };
 
 Workspace& workspace() {
@@ -289,7 +349,6 @@ Workspace& workspace() {
 
 // ---------------------------------------------------------------------------------------------------
 // The blocked loops over one rectangle of C, on the calling thread.
-// ---------------------------------------------------------------------------------------------------
 
 // One tile that sticks out of C (mr < MR or nr < NR): the micro-kernel runs on a padded copy, so the
 // valid elements see exactly the operations they would see in a full tile.
@@ -335,11 +394,11 @@ SVERTKA_INLINE void rectangle(const Problem<T>& p, i64 m0, i64 m1, i64 n0, i64 n
     const i64 nc = std::min(nc_max, n1 - jc);
     for (i64 pc = 0; pc < p.K; pc += kc_max) {
       const i64 kc = std::min(kc_max, p.K - pc);
-      pack_b(p, pc, kc, jc, nc, Bp);
+      pack_b<Kernel>(p, pc, kc, jc, nc, Bp);
       const T beta = pc == 0 ? p.beta : T(1);  // later k blocks accumulate onto the first
       for (i64 ic = m0; ic < m1; ic += mc_max) {
         const i64 mc = std::min(mc_max, m1 - ic);
-        pack_a(p, ic, mc, pc, kc, Ap);
+        pack_a<Kernel>(p, ic, mc, pc, kc, Ap);
         macro_kernel<Kernel>(mc, nc, kc, Ap, Bp, p.C + ic * p.ldc + jc, p.ldc, p.alpha, beta);
       }
     }
@@ -372,7 +431,6 @@ RectangleRunner<T> select_rectangle_runner() {
 
 // ---------------------------------------------------------------------------------------------------
 // Threads: a tm x tn grid of tile-aligned rectangles, one per thread.
-// ---------------------------------------------------------------------------------------------------
 struct Grid {
   int tm = 1, tn = 1;
 };
@@ -387,7 +445,7 @@ Grid plan_grid(int threads, i64 m_tiles, i64 n_tiles, i64 mr, i64 nr) {
   for (int tm = 1; tm <= threads; ++tm) {
     const int tn = threads / tm;
     if (tm > m_tiles || tn > n_tiles) continue;
-    const double m = static_cast<double>(ceil_div(m_tiles, tm) * mr), n = static_cast<double>(ceil_div(n_tiles, tn) * nr);
+    const auto m = static_cast<double>(ceil_div(m_tiles, tm) * mr), n = static_cast<double>(ceil_div(n_tiles, tn) * nr);
     const double cost = m * n + 16.0 * (m + n);
     if (best_cost < 0 || cost < best_cost) {
       best_cost = cost;
@@ -422,15 +480,15 @@ void scale_c(i64 M, i64 N, T beta, T* C, i64 ldc) {
 }
 
 void check_args(i64 M, i64 N, i64 K, bool ta, bool tb, i64 lda, i64 ldb, i64 ldc) {
-  auto fail = [&](const char* what) {
+  const char* what = M < 0 || N < 0 || K < 0 ? "negative size"
+                     : lda < (ta ? M : K)    ? "lda is smaller than a row of A"
+                     : ldb < (tb ? K : N)    ? "ldb is smaller than a row of B"
+                     : ldc < N               ? "ldc is smaller than a row of C"
+                                             : nullptr;
+  if (what)
     throw ShapeError("gemm: " + std::string(what) + " (M=" + std::to_string(M) + ", N=" + std::to_string(N) +
                      ", K=" + std::to_string(K) + ", lda=" + std::to_string(lda) + ", ldb=" + std::to_string(ldb) +
                      ", ldc=" + std::to_string(ldc) + ")");
-  };
-  if (M < 0 || N < 0 || K < 0) fail("negative size");
-  if (lda < (ta ? M : K)) fail("lda is smaller than a row of A");
-  if (ldb < (tb ? K : N)) fail("ldb is smaller than a row of B");
-  if (ldc < N) fail("ldc is smaller than a row of C");
 }
 
 }  // namespace
@@ -443,7 +501,7 @@ void gemm(Trans ta, Trans tb, i64 M, i64 N, i64 K, T alpha, const T* A, i64 lda,
   if (K == 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
 
   static const RectangleRunner<T> run = select_rectangle_runner<T>();
-  const Problem<T> p{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  const Problem<T> p{ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
 
   // Below ~64^3 multiply-adds a parallel region costs more than it saves; inside an active region
   // (nested parallelism off) a new region would get one thread anyway.

@@ -1,26 +1,8 @@
 // After the first training step, a step allocates nothing from the heap: tensors come from the
-// memory pool's cache and nodes from the tape's arena. A counting operator new proves it, together
-// with the pool's own count of system allocations.
+// memory pool's cache and nodes from the tape's arena. The counting operator new of
+// tests/alloc_counter.cpp proves it, together with the pool's own count of system allocations.
 #include "support.hpp"
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
-namespace {
-std::atomic<std::uint64_t> heap_allocations{0};
-}
-
-// The replacement pair below is malloc/free underneath by design; GCC cannot see that they match.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  heap_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace svtest;
 namespace tp = svertka::tape;
@@ -52,18 +34,18 @@ BOOST_AUTO_TEST_CASE(a_repeated_training_step_makes_no_heap_allocation) {
 
   const float first = step();
   step();
-  const auto heap_before = heap_allocations.load();
+  const auto heap_before = heap_allocations();
   const auto pool_before = sv::memory::stats().system_allocations;
   float last = 0;
   for (int i = 0; i < 20; ++i) last = step();
-  BOOST_TEST(heap_allocations.load() - heap_before == 0u);
+  BOOST_TEST(heap_allocations() - heap_before == 0u);
   BOOST_TEST(sv::memory::stats().system_allocations - pool_before == 0u);
   BOOST_TEST(last < first);  // and the steps did train
 
   // the hook itself works: a vector allocates
-  const auto probe = heap_allocations.load();
+  const auto probe = heap_allocations();
   std::vector<int> v(100);
-  BOOST_TEST(heap_allocations.load() > probe);
+  BOOST_TEST(heap_allocations() > probe);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_CHECK_GRADCHECK_HPP
+#define SVERTKA_CHECK_GRADCHECK_HPP
 //! @file
 //! `gradcheck`: finite differences in double against the tape's analytic gradient.
 //!
@@ -173,3 +174,5 @@ struct fmt::formatter<svertka::check::Report> {
   constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
   fmt::format_context::iterator format(const svertka::check::Report& r, fmt::format_context& ctx) const;
 };
+
+#endif  // SVERTKA_CHECK_GRADCHECK_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_CORE_ERROR_HPP
+#define SVERTKA_CORE_ERROR_HPP
 //! @file
 //! The two exception types every public entry of svertka throws for bad user input.
 
@@ -22,3 +23,5 @@ class OptionError : public std::invalid_argument {
 };
 
 }  // namespace svertka
+
+#endif  // SVERTKA_CORE_ERROR_HPP

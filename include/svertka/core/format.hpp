@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_CORE_FORMAT_HPP
+#define SVERTKA_CORE_FORMAT_HPP
 //! @file
 //! `fmt::formatter` for `Tensor<T>`: values as nested brackets, then shape and dtype. Beyond 1000
 //! elements the middle of each long dimension is summarised with `...`, as numpy does.
@@ -55,3 +56,5 @@ struct fmt::formatter<svertka::Tensor<T>> {
     return fmt::format_to(ctx.out(), "{}", out);
   }
 };
+
+#endif  // SVERTKA_CORE_FORMAT_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_CORE_MEMORY_HPP
+#define SVERTKA_CORE_MEMORY_HPP
 //! @file
 //! Where tensor storage comes from: a caching pool of 64-byte aligned blocks.
 //!
@@ -31,3 +32,5 @@ Stats stats();
 void release_cached() noexcept;
 
 }  // namespace svertka::memory
+
+#endif  // SVERTKA_CORE_MEMORY_HPP

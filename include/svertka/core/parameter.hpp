@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_CORE_PARAMETER_HPP
+#define SVERTKA_CORE_PARAMETER_HPP
 //! @file
 //! `Parameter<T>`: a trainable value and its gradient, shared by both engines and every optimizer.
 
@@ -33,3 +34,5 @@ class Parameter {
 };
 
 }  // namespace svertka
+
+#endif  // SVERTKA_CORE_PARAMETER_HPP

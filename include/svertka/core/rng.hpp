@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_CORE_RNG_HPP
+#define SVERTKA_CORE_RNG_HPP
 //! @file
 //! `Rng`: a seeded generator whose streams are the same on every compiler, machine and thread count.
 
@@ -85,3 +86,5 @@ class Rng {
 };
 
 }  // namespace svertka
+
+#endif  // SVERTKA_CORE_RNG_HPP

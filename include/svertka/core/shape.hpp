@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_CORE_SHAPE_HPP
+#define SVERTKA_CORE_SHAPE_HPP
 //! @file
 //! `Shape`: the dimensions of a tensor, a constexpr literal type usable in `static_assert` and at run time.
 
@@ -85,10 +86,15 @@ class Shape {
     return s + "]";
   }
 
- private:
+  // Public only so that Shape is a structural type, usable as a template argument (the compile-time
+  // graph carries shapes in its types). Use the accessors above.
   std::array<std::int64_t, max_rank> dims_{};
   int rank_ = 0;
 };
+
+//! A shape known at compile time: `shape_c<16, 5, 5>`.
+template <std::int64_t... D>
+inline constexpr Shape shape_c = Shape{D...};
 
 }  // namespace svertka
 
@@ -98,3 +104,5 @@ struct fmt::formatter<svertka::Shape> : fmt::formatter<std::string> {
     return fmt::formatter<std::string>::format(s.str(), ctx);
   }
 };
+
+#endif  // SVERTKA_CORE_SHAPE_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_CORE_TENSOR_HPP
+#define SVERTKA_CORE_TENSOR_HPP
 //! @file
 //! `Tensor<T>`: a contiguous row-major array with a shape, shared by cheap copies.
 
@@ -242,3 +243,5 @@ class Tensor {
 };
 
 }  // namespace svertka
+
+#endif  // SVERTKA_CORE_TENSOR_HPP

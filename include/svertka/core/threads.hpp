@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_CORE_THREADS_HPP
+#define SVERTKA_CORE_THREADS_HPP
 //! @file
 //! Threads: how many the kernels use, a `parallel_for` with a grain size, and reductions whose result
 //! does not depend on the thread count.
@@ -64,3 +65,5 @@ Acc chunked_sum(std::int64_t n, std::int64_t chunk_size, F&& chunk) {
 }
 
 }  // namespace svertka
+
+#endif  // SVERTKA_CORE_THREADS_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_IO_NPY_HPP
+#define SVERTKA_IO_NPY_HPP
 //! @file
 //! Saving and loading tensors in numpy's `.npy` format, to files and to in-memory byte strings.
 //!
@@ -74,3 +75,5 @@ SVERTKA_IO_NPY_EXTERN(std::uint8_t)
 #undef SVERTKA_IO_NPY_EXTERN
 
 }  // namespace svertka::io
+
+#endif  // SVERTKA_IO_NPY_HPP

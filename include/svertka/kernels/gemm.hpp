@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_KERNELS_GEMM_HPP
+#define SVERTKA_KERNELS_GEMM_HPP
 //! @file
 //! `gemm`: general matrix-matrix product, C = alpha·op(A)·op(B) + beta·C, for float and double.
 //!
@@ -30,7 +31,7 @@ enum class Trans : bool { no = false, yes = true };
 //! When `alpha == 0` or `K == 0`, A and B are not read and C becomes beta·C (0 when beta == 0).
 //! M, N or K equal to 0 is allowed. C must not overlap A or B.
 //!
-//! Extra memory: per thread, packing buffers of at most 2.2 MiB (float) / 2.3 MiB (double), kept
+//! Extra memory: per thread, packing buffers of at most 2.2 MiB (for float and double alike), kept
 //! between calls and grown on demand, so repeated calls of the same or smaller sizes do not allocate.
 //!
 //! @throws ShapeError when a size is negative or a row stride is smaller than its row length.
@@ -44,3 +45,5 @@ extern template void gemm<double>(Trans, Trans, std::int64_t, std::int64_t, std:
                                   std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
 
 }  // namespace svertka::kernels
+
+#endif  // SVERTKA_KERNELS_GEMM_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_BINARY_HPP
+#define SVERTKA_OPS_BINARY_HPP
 //! @file
 //! Elementwise `+ − × ÷` of two tensors, with broadcasting of one operand over a block of the other's
 //! dimensions (a scalar, a per-channel bias `[C,1,1]` against `[N,C,H,W]`, `[C]` against `[N,C]`).
@@ -174,3 +175,5 @@ struct Binary {
 };
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_BINARY_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_CROSS_ENTROPY_HPP
+#define SVERTKA_OPS_CROSS_ENTROPY_HPP
 //! @file
 //! `cross_entropy`: softmax cross-entropy of logits against integer class labels (PyTorch's
 //! `F.cross_entropy` with `reduction='mean'` by default).
@@ -80,3 +81,5 @@ struct CrossEntropy {
 };
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_CROSS_ENTROPY_HPP

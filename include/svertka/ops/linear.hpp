@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_LINEAR_HPP
+#define SVERTKA_OPS_LINEAR_HPP
 //! @file
 //! `linear`: a fully connected layer in PyTorch's layout.
 //!
@@ -84,3 +85,5 @@ struct Linear {
 };
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_LINEAR_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_LOG_SOFTMAX_HPP
+#define SVERTKA_OPS_LOG_SOFTMAX_HPP
 //! @file
 //! `log_softmax` over the last dimension.
 //!
@@ -63,3 +64,5 @@ struct LogSoftmax {
 };
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_LOG_SOFTMAX_HPP

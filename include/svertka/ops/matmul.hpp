@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_MATMUL_HPP
+#define SVERTKA_OPS_MATMUL_HPP
 //! @file
 //! `matmul`: the product of two matrices.
 //!
@@ -42,3 +43,5 @@ struct Matmul {
 };
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_MATMUL_HPP

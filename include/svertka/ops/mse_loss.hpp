@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_MSE_LOSS_HPP
+#define SVERTKA_OPS_MSE_LOSS_HPP
 //! @file
 //! `mse_loss`: mean squared error (PyTorch's `F.mse_loss`, `reduction='mean'` by default).
 //!
@@ -52,3 +53,5 @@ struct MseLoss {
 };
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_MSE_LOSS_HPP

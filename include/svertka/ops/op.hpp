@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_OP_HPP
+#define SVERTKA_OPS_OP_HPP
 //! @file
 //! The op seam: what every op in `svertka/ops/` provides, and the checks they share.
 //!
@@ -44,3 +45,5 @@ inline constexpr void require_rank(std::string_view op, std::string_view arg, co
 }
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_OP_HPP

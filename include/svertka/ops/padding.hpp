@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_PADDING_HPP
+#define SVERTKA_OPS_PADDING_HPP
 //! @file
 //! Padding of 2-D images: the modes, per-side widths, and the index map every padded op folds into
 //! its kernel (nothing is ever copied into a padded buffer except by `pad2d` itself).
@@ -96,3 +97,5 @@ struct fmt::formatter<svertka::PadMode> : fmt::formatter<std::string_view> {
     return fmt::formatter<std::string_view>::format(svertka::to_string(m), ctx);
   }
 };
+
+#endif  // SVERTKA_OPS_PADDING_HPP

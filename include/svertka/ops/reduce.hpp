@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_REDUCE_HPP
+#define SVERTKA_OPS_REDUCE_HPP
 //! @file
 //! `sum` and `mean`: over all elements (a rank-0 result) or over one axis (that axis removed).
 //!
@@ -94,3 +95,5 @@ struct Reduce {
 };
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_REDUCE_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_RESHAPE_HPP
+#define SVERTKA_OPS_RESHAPE_HPP
 //! @file
 //! `reshape` and `flatten`: the same elements under another shape. A view (no copy) in both engines.
 //!
@@ -47,3 +48,5 @@ struct Reshape {
 };
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_RESHAPE_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_OPS_UNARY_HPP
+#define SVERTKA_OPS_UNARY_HPP
 //! @file
 //! Elementwise functions y = f(x), each a {value, derivative} pair, and the one op that applies them.
 //!
@@ -129,3 +130,5 @@ struct Unary {
 };
 
 }  // namespace svertka::ops
+
+#endif  // SVERTKA_OPS_UNARY_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_TAPE_FUNCTIONS_HPP
+#define SVERTKA_TAPE_FUNCTIONS_HPP
 //! @file
 //! The ops of `svertka/ops/` as functions and operators on `Var`s. Each is one `apply()` call; the
 //! math and its derivative live in the op's header.
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "svertka/ops/binary.hpp"
+#include "svertka/ops/concat.hpp"
 #include "svertka/ops/cross_entropy.hpp"
 #include "svertka/ops/linear.hpp"
 #include "svertka/ops/log_softmax.hpp"
@@ -64,6 +66,9 @@ template <class T> Var<T> reshape(const Var<T>& x, std::initializer_list<std::in
 }
 template <class T> Var<T> flatten(const Var<T>& x) { return apply(ops::Reshape::flatten(x.shape()), x); }
 
+//! a and b joined along dimension 1 (channels of NCHW, features of [N, F]).
+template <class T> Var<T> concat(const Var<T>& a, const Var<T>& b) { return apply(ops::Concat{}, a, b); }
+
 // linear algebra
 template <class T> Var<T> matmul(const Var<T>& a, const Var<T>& b) { return apply(ops::Matmul{}, a, b); }
 template <class T> Var<T> linear(const Var<T>& x, const Var<T>& w) { return apply(ops::Linear{}, x, w); }
@@ -91,3 +96,5 @@ Var<T> mse_loss(const Var<T>& prediction, const Var<T>& target, ops::Reduction r
 }
 
 }  // namespace svertka::tape
+
+#endif  // SVERTKA_TAPE_FUNCTIONS_HPP

@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_TAPE_TAPE_HPP
+#define SVERTKA_TAPE_TAPE_HPP
 //! @file
 //! The dynamic engine's recording: one `Tape` per thread, nodes allocated from its arena.
 //!
@@ -112,3 +113,5 @@ class NoGrad {
 };
 
 }  // namespace svertka::tape
+
+#endif  // SVERTKA_TAPE_TAPE_HPP

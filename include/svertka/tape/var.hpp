@@ -1,4 +1,5 @@
-#pragma once
+#ifndef SVERTKA_TAPE_VAR_HPP
+#define SVERTKA_TAPE_VAR_HPP
 //! @file
 //! `Var<T>`: a value recorded on the tape, and `apply()`, which runs any op of `svertka/ops/` and
 //! records it. Nothing here is specific to one op.
@@ -211,3 +212,5 @@ Var<T> apply(const Op& op, const Var<T>& first, const V&... rest) {
 }
 
 }  // namespace svertka::tape
+
+#endif  // SVERTKA_TAPE_VAR_HPP

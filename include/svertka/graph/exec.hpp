@@ -1,0 +1,287 @@
+#ifndef SVERTKA_GRAPH_EXEC_HPP
+#define SVERTKA_GRAPH_EXEC_HPP
+//! @file
+//! The compile-time engine's executors: one per layer, generated from the layer types.
+//!
+//! An executor owns its layer's parameters, its output buffer y, the buffer gy for ∂L/∂y, and the
+//! op's `Saved` in a typed slot. Buffers are sized once per batch size (`resize`), so after the first
+//! step nothing is allocated. Forward and backward are folds over a `hana::tuple` of executors whose
+//! types, shapes included, are fixed at compile time: no tape, no virtual call, no shape check at
+//! run time beyond the batch size. Every executor runs the same op (svertka/ops) as the tape, and can
+//! also record itself on the tape (`forward(tape::Var)`), with its parameters as leaves.
+
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/back.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/tuple.hpp>
+
+#include "svertka/core/parameter.hpp"
+#include "svertka/core/rng.hpp"
+#include "svertka/graph/sequential.hpp"
+#include "svertka/ops/binary.hpp"
+#include "svertka/ops/concat.hpp"
+#include "svertka/tape/functions.hpp"
+
+namespace svertka::graph {
+
+template <class T, std::size_t Pos, Shape In, class... Ls>
+class Chain;
+
+namespace detail {
+template <class T, std::size_t>
+using const_tensor_ref = const Tensor<T>&;
+template <class Op, class T, std::size_t... I>
+auto saved_of(std::index_sequence<I...>)
+    -> decltype(std::declval<const Op&>().forward(std::declval<const Tensor<T>&>(),
+                                                  std::declval<const_tensor_ref<T, I>>()..., std::declval<Tensor<T>&>()));
+}  // namespace detail
+
+//! What `Op::forward` returns for an input and n parameters: the typed slot an executor keeps.
+template <class Op, class T, std::size_t n>
+using saved_t = decltype(detail::saved_of<Op, T>(std::make_index_sequence<n>{}));
+
+//! Executor of a layer that is one op with 0..n parameters (weight, then bias).
+template <class T, class L, std::size_t Pos, Shape In>
+class Exec {
+ public:
+  static constexpr Shape out = LayerShape<Pos, In, L>::out;
+  static constexpr std::size_t n_params = L::n_params;
+  using Op = decltype(L::template op<In>(1));
+  static constexpr bool is_view = requires { Op::is_view; };
+
+  //! Creates the parameters with PyTorch's default initialisation: weight and bias uniform in
+  //! ±1/√fan_in (kaiming_uniform with a = √5 gives exactly that bound), drawn in that order.
+  void create_parameters(Rng& rng, std::vector<Parameter<T>>& all) {
+    if constexpr (n_params > 0) {
+      constexpr auto shapes = L::template parameter_shapes<In>();
+      const double bound = 1.0 / std::sqrt(static_cast<double>(L::template fan_in<In>()));
+      for (std::size_t i = 0; i < n_params; ++i) {
+        params_[i] = Parameter<T>(Tensor<T>::uniform(shapes[i], rng, -bound, bound));
+        all.push_back(params_[i]);
+      }
+    }
+  }
+  void resize(std::int64_t n) {
+    if (n == n_) return;
+    n_ = n;
+    if constexpr (!is_view) y = Tensor<T>::empty(batched(out, n));
+    gy = Tensor<T>::empty(batched(out, n));
+  }
+  const Tensor<T>& forward(const Tensor<T>& x) {
+    const Op op = L::template op<In>(n_);
+    saved_ = with_params([&](const auto&... p) { return op.forward(x, p.value()..., y); });
+    return y;
+  }
+  //! Adds ∂L/∂x into *gx (when not null) and ∂L/∂params into the parameters' gradients, from gy.
+  void backward(const Tensor<T>& x, Tensor<T>* gx) {
+    const Op op = L::template op<In>(n_);
+    with_params([&](auto&... p) { op.backward(saved_, x, p.value()..., y, gy, gx, &p.grad()...); });
+  }
+  tape::Var<T> forward(const tape::Var<T>& x) {
+    return with_params([&](const auto&... p) { return tape::apply(L::template op<In>(x.shape()[0]), x, tape::param(p)...); });
+  }
+
+  Tensor<T> y, gy;
+
+ private:
+  template <class F>
+  decltype(auto) with_params(F&& f) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) -> decltype(auto) {
+      return f(params_[I]...);
+    }(std::make_index_sequence<n_params>{});
+  }
+  std::array<Parameter<T>, n_params> params_;
+  saved_t<Op, T, n_params> saved_{};
+  std::int64_t n_ = -1;
+};
+
+template <class T, class Block, std::size_t Pos, Shape In>
+class ResidualExec;
+template <class T, class A, class B, std::size_t Pos, Shape In>
+class ConcatExec;
+
+//! Which executor runs layer L: `Exec` for a layer that is one op; blocks have their own.
+template <class T, class L, std::size_t Pos, Shape In>
+struct executor_of {
+  using type = Exec<T, L, Pos, In>;
+};
+template <class T, class Block, std::size_t Pos, Shape In>
+struct executor_of<T, Residual<Block>, Pos, In> {
+  using type = ResidualExec<T, Block, Pos, In>;
+};
+template <class T, class A, class B, std::size_t Pos, Shape In>
+struct executor_of<T, Concat<A, B>, Pos, In> {
+  using type = ConcatExec<T, A, B, Pos, In>;
+};
+
+namespace detail {
+template <class H, class... R>
+hana::tuple<H, R...> cons(hana::tuple<R...>*);
+
+//! The executor types of layers Ls... from position Pos and input shape In.
+template <class T, std::size_t Pos, Shape In, class... Ls>
+struct exec_types {
+  using type = hana::tuple<>;
+};
+template <class T, std::size_t Pos, Shape In, class L, class... Rest>
+struct exec_types<T, Pos, In, L, Rest...> {
+  using head = typename executor_of<T, L, Pos, In>::type;
+  using type = decltype(cons<head>(static_cast<typename exec_types<T, Pos + 1, head::out, Rest...>::type*>(nullptr)));
+};
+}  // namespace detail
+
+//! Executes layers Ls... in order; the building block of models, residual blocks and branches.
+template <class T, std::size_t Pos, Shape In, class... Ls>
+class Chain {
+  static_assert(sizeof...(Ls) > 0, "svertka::graph: a chain (sequential, residual block or branch) needs at least one layer");
+
+ public:
+  static constexpr std::size_t size = sizeof...(Ls);
+  static constexpr Shape out = chain_output<Pos, In, Ls...>();
+
+  void create_parameters(Rng& rng, std::vector<Parameter<T>>& all) {
+    hana::for_each(execs_, [&](auto& e) { e.create_parameters(rng, all); });
+  }
+  void resize(std::int64_t n) {
+    hana::for_each(execs_, [&](auto& e) { e.resize(n); });
+  }
+  const Tensor<T>& forward(const Tensor<T>& x) {
+    const Tensor<T>* cur = &x;
+    hana::for_each(execs_, [&](auto& e) { cur = &e.forward(*cur); });
+    return *cur;
+  }
+  //! ∂L/∂(chain output), to be filled before `backward`.
+  Tensor<T>& grad_output() { return hana::back(execs_).gy; }
+  const Tensor<T>& output() const { return hana::back(execs_).y; }
+  //! Backward through every layer from `grad_output()`; adds ∂L/∂x into *gx when not null.
+  void backward(const Tensor<T>& x, Tensor<T>* gx) { backward_from<size - 1>(x, gx); }
+  tape::Var<T> forward(const tape::Var<T>& x) {
+    tape::Var<T> cur = x;
+    hana::for_each(execs_, [&](auto& e) { cur = e.forward(cur); });
+    return cur;
+  }
+  //! The executor of layer I (0-based within this chain).
+  template <std::size_t I>
+  auto& layer() {
+    return hana::at_c<I>(execs_);
+  }
+
+ private:
+  template <std::size_t I>
+  void backward_from(const Tensor<T>& x, Tensor<T>* gx) {
+    if constexpr (I == 0) {
+      hana::at_c<0>(execs_).backward(x, gx);
+    } else {
+      auto& prev = hana::at_c<I - 1>(execs_);
+      prev.gy.fill(T(0));  // backward accumulates
+      hana::at_c<I>(execs_).backward(prev.y, &prev.gy);
+      backward_from<I - 1>(x, gx);
+    }
+  }
+  typename detail::exec_types<T, Pos, In, Ls...>::type execs_;
+};
+
+template <class T, std::size_t Pos, Shape In, class Seq>
+struct chain_of;
+template <class T, std::size_t Pos, Shape In, class... Ls>
+struct chain_of<T, Pos, In, Sequential<Ls...>> {
+  using type = Chain<T, Pos, In, Ls...>;
+};
+
+//! Executor of `residual(block)`: y = x + block(x).
+template <class T, class Block, std::size_t Pos, Shape In>
+class ResidualExec {
+ public:
+  static constexpr Shape out = In;
+  void create_parameters(Rng& rng, std::vector<Parameter<T>>& all) { inner_.create_parameters(rng, all); }
+  void resize(std::int64_t n) {
+    inner_.resize(n);
+    if (n == n_) return;
+    n_ = n;
+    y = Tensor<T>::empty(batched(out, n));
+    gy = Tensor<T>::empty(batched(out, n));
+  }
+  const Tensor<T>& forward(const Tensor<T>& x) {
+    const Tensor<T>& b = inner_.forward(x);
+    ops::Binary<ops::Add>{}.forward(x, b, y);
+    return y;
+  }
+  void backward(const Tensor<T>& x, Tensor<T>* gx) {
+    Tensor<T>& g = inner_.grad_output();
+    std::memcpy(g.data(), gy.data(), static_cast<std::size_t>(gy.numel()) * sizeof(T));
+    inner_.backward(x, gx);  // the block's path
+    if (gx) {                // the identity path
+      T* out_g = gx->data();
+      const T* in_g = gy.data();
+      parallel_for(0, gy.numel(), ops::elementwise_grain, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) out_g[i] += in_g[i];
+      });
+    }
+  }
+  tape::Var<T> forward(const tape::Var<T>& x) { return x + inner_.forward(x); }
+
+  Tensor<T> y, gy;
+
+ private:
+  typename chain_of<T, Pos, In, Block>::type inner_;
+  std::int64_t n_ = -1;
+};
+
+//! Executor of `concat(a, b)`: y = [a(x), b(x)] along the first per-sample dimension.
+template <class T, class A, class B, std::size_t Pos, Shape In>
+class ConcatExec {
+  using ChainA = typename chain_of<T, Pos, In, A>::type;
+  using ChainB = typename chain_of<T, Pos, In, B>::type;
+
+ public:
+  static constexpr Shape out = [] {
+    Shape s = ChainA::out;
+    s.set(0, ChainA::out[0] + ChainB::out[0]);
+    return s;
+  }();
+  void create_parameters(Rng& rng, std::vector<Parameter<T>>& all) {
+    a_.create_parameters(rng, all);
+    b_.create_parameters(rng, all);
+  }
+  void resize(std::int64_t n) {
+    a_.resize(n);
+    b_.resize(n);
+    if (n == n_) return;
+    n_ = n;
+    y = Tensor<T>::empty(batched(out, n));
+    gy = Tensor<T>::empty(batched(out, n));
+  }
+  const Tensor<T>& forward(const Tensor<T>& x) {
+    const Tensor<T>& ya = a_.forward(x);
+    const Tensor<T>& yb = b_.forward(x);
+    ops::Concat{}.forward(ya, yb, y);
+    return y;
+  }
+  void backward(const Tensor<T>& x, Tensor<T>* gx) {
+    Tensor<T>&ga = a_.grad_output(), &gb = b_.grad_output();
+    ga.fill(T(0));
+    gb.fill(T(0));
+    ops::Concat{}.backward(ops::NoSaved{}, a_.output(), b_.output(), y, gy, &ga, &gb);
+    a_.backward(x, gx);
+    b_.backward(x, gx);
+  }
+  tape::Var<T> forward(const tape::Var<T>& x) { return tape::concat(a_.forward(x), b_.forward(x)); }
+
+  Tensor<T> y, gy;
+
+ private:
+  ChainA a_;
+  ChainB b_;
+  std::int64_t n_ = -1;
+};
+
+}  // namespace svertka::graph
+
+#endif  // SVERTKA_GRAPH_EXEC_HPP
