@@ -26,6 +26,21 @@
 
 namespace svertka::graph {
 
+template <class L, class A>
+struct Apply;  // a layer applied to an expression (expr.hpp)
+template <class E>
+struct is_expr;
+
+//! Gives a layer type `layer(expression)`, used by expr.hpp: `linear<1>(X)`, `relu(linear<4>(X))`.
+template <class L>
+struct Callable {
+  template <class A>
+    requires is_expr<A>::value
+  constexpr Apply<L, A> operator()(A) const {
+    return {};
+  }
+};
+
 //! [N, d...] from the per-sample shape d.
 constexpr Shape batched(const Shape& per_sample, std::int64_t n) {
   Shape s{n};
@@ -44,7 +59,7 @@ inline constexpr Input<D...> input{};
 
 //! A layer without parameters that keeps the shape, applying F elementwise (ops/unary.hpp).
 template <class F>
-struct Elementwise {
+struct Elementwise : Callable<Elementwise<F>> {
   static constexpr std::string_view kind = F::name;
   static constexpr std::size_t n_params = 0;
   template <std::size_t Pos, Shape In>
@@ -79,7 +94,7 @@ inline constexpr Flatten flatten{};
 
 //! Fully connected: y = x·wᵀ + b with w: [M, in], b: [M] (ops/linear.hpp).
 template <std::int64_t M>
-struct Linear {
+struct Linear : Callable<Linear<M>> {
   static_assert(M > 0, "linear<M>: the number of outputs M must be positive");
   static constexpr std::string_view kind = "linear";
   static constexpr std::size_t n_params = 2;
