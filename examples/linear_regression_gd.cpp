@@ -1,9 +1,11 @@
 // Linear regression by gradient descent on the tape, with the stopping rule ‖wᵗ − wᵗ⁻¹‖ < ε.
 //
-//   Q(w) = (1/ℓ) Σᵢ (⟨w, xᵢ⟩ − yᵢ)²,   wᵗ = wᵗ⁻¹ − η ∇Q(wᵗ⁻¹)
+//   Q(w) = (1/ℓ) Σᵢ (⟨w, xᵢ⟩ − yᵢ)²,   wᵗ = wᵗ⁻¹ − η ∇Q(wᵗ⁻¹),   stop when ‖wᵗ − wᵗ⁻¹‖ < ε
 //
-// The data are synthetic (seeded); the answer is checked against the least-squares solution of the
-// normal equations XᵀX w = Xᵀy, solved here directly. Prints the loss as it falls.
+// The update and the stopping rule are sv::optim::GD's; the gradient of the whole sample comes from one
+// backward pass of Q on the tape. The data are synthetic (seeded); the answer is checked against the
+// least-squares solution of the normal equations XᵀX w = Xᵀy, solved here directly. Prints the loss
+// as it falls.
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -56,25 +58,21 @@ int main() {
     y(i, 0) = t + 0.1 * rng.normal();
   }
 
-  sv::Parameter<double> w(sv::Tensor<double>::zeros({d, 1}));
-  int step = 0;
-  double step_norm = INFINITY, loss = 0;
-  while (step < max_steps && step_norm >= eps) {
-    ++step;
+  std::vector<sv::Parameter<double>> params{sv::Parameter<double>(sv::Tensor<double>::zeros({d, 1}))};
+  sv::Parameter<double>& w = params[0];
+  sv::optim::GD gd{sv::optim::Constant{eta}, sv::optim::StopWhenStepBelow{.eps = eps, .max_steps = max_steps}};
+  double loss = 0;
+  while (!gd.should_stop()) {
+    w.zero_grad();
     auto residual = tp::matmul(tp::constant(X), tp::param(w)) - tp::constant(y);
     auto Q = tp::mean(tp::square(residual));
-    Q.backward();
+    Q.backward();  // w.grad() = ∇Q(w), over all ℓ objects
     loss = Q.value().item();
     tp::clear();
-    double s2 = 0;
-    for (int j = 0; j < d; ++j) {
-      const double delta = eta * w.grad()(j, 0);
-      w.value()(j, 0) -= delta;
-      s2 += delta * delta;
-    }
-    w.zero_grad();
-    step_norm = std::sqrt(s2);
-    if (step <= 5 || step % 25 == 0 || step_norm < eps) fmt::print("step {:5d}  Q(w) = {:.8f}  |w_t - w_t-1| = {:.3e}\n", step, loss, step_norm);
+    gd.step(params);
+    const std::int64_t step = gd.steps();
+    if (step <= 5 || step % 25 == 0 || gd.should_stop())
+      fmt::print("step {:5d}  Q(w) = {:.8f}  |w_t - w_t-1| = {:.3e}\n", step, loss, gd.last_step_norm());
   }
 
   // the closed form, for comparison
@@ -86,11 +84,11 @@ int main() {
     }
   const auto w_ls = solve(A, b, d);
   double max_err = 0;
-  fmt::print("\nstopped after {} steps ({})\n", step, step_norm < eps ? "step below epsilon" : "step limit");
+  fmt::print("\nstopped after {} steps ({})\n", gd.steps(), gd.stop_reason());
   for (int j = 0; j < d; ++j) {
     fmt::print("w[{}] = {:+.6f}   least squares {:+.6f}   true {:+.2f}\n", j, w.value()(j, 0), w_ls[j], w_true[j]);
     max_err = std::max(max_err, std::abs(w.value()(j, 0) - w_ls[j]));
   }
   fmt::print("max |w - w_ls| = {:.2e}\n", max_err);
-  return max_err < 1e-5 && step_norm < eps ? 0 : 1;
+  return max_err < 1e-5 && gd.last_step_norm() < eps ? 0 : 1;
 }

@@ -58,9 +58,12 @@ class Tensor {
   using value_type = T;
 
   Tensor() = default;
-  Tensor(const Tensor& o) noexcept : block_(o.block_), data_(o.data_), shape_(o.shape_) { retain(); }
+  Tensor(const Tensor& o) noexcept : block_(o.block_), data_(o.data_), shape_(o.shape_), numel_(o.numel_) { retain(); }
   Tensor(Tensor&& o) noexcept
-      : block_(std::exchange(o.block_, nullptr)), data_(std::exchange(o.data_, nullptr)), shape_(o.shape_) {
+      : block_(std::exchange(o.block_, nullptr)),
+        data_(std::exchange(o.data_, nullptr)),
+        shape_(o.shape_),
+        numel_(std::exchange(o.numel_, 0)) {
     o.shape_ = Shape{};
   }
   Tensor& operator=(const Tensor& o) noexcept {
@@ -76,6 +79,7 @@ class Tensor {
     std::swap(block_, o.block_);
     std::swap(data_, o.data_);
     std::swap(shape_, o.shape_);
+    std::swap(numel_, o.numel_);
   }
 
   //! Uninitialised storage of the given shape.
@@ -87,6 +91,7 @@ class Tensor {
     t.block_->bytes = bytes;
     t.data_ = reinterpret_cast<T*>(static_cast<char*>(mem) + sizeof(detail::StorageHeader));
     t.shape_ = shape;
+    t.numel_ = shape.numel();
     return t;
   }
   static Tensor full(const Shape& shape, T value) {
@@ -130,7 +135,7 @@ class Tensor {
   int rank() const { return shape_.rank(); }
   //! Size of dimension `i`; negative `i` counts from the end.
   std::int64_t dim(int i) const { return shape_.dim(i); }
-  std::int64_t numel() const { return block_ ? shape_.numel() : 0; }
+  std::int64_t numel() const { return numel_; }
   T* data() { return data_; }
   const T* data() const { return data_; }
   T* begin() { return data_; }
@@ -186,6 +191,7 @@ class Tensor {
     }
     block_ = nullptr;
     data_ = nullptr;
+    numel_ = 0;
   }
 
   template <class... I>
@@ -240,6 +246,7 @@ class Tensor {
   detail::StorageHeader* block_ = nullptr;
   T* data_ = nullptr;
   Shape shape_;
+  std::int64_t numel_ = 0;  // shape_.numel() when defined, kept so loops need not recompute it
 };
 
 }  // namespace svertka

@@ -20,6 +20,7 @@
 #include <boost/hana/at.hpp>
 #include <boost/hana/back.hpp>
 #include <boost/hana/for_each.hpp>
+#include <boost/hana/size.hpp>
 #include <boost/hana/tuple.hpp>
 
 #include "svertka/core/parameter.hpp"
@@ -121,11 +122,47 @@ struct executor_of<T, Concat<A, B>, Pos, In> {
   using type = ConcatExec<T, A, B, Pos, In>;
 };
 
+//! A layer with parameters followed by ReLU, run as one executor: ReLU is applied in place on the
+//! layer's output while it is in cache, and its backward masks ∂L/∂y in place (y > 0 exactly where
+//! the pre-activation was > 0), so the pair needs one buffer and one pass less. The numbers are those
+//! of the two ops run apart (the tape runs them apart: the tests compare the two bit for bit).
+template <class T, class L, std::size_t Pos, Shape In>
+class ReluFusedExec : public Exec<T, L, Pos, In> {
+  using Base = Exec<T, L, Pos, In>;
+
+ public:
+  const Tensor<T>& forward(const Tensor<T>& x) {
+    Base::forward(x);
+    T* y = this->y.data();
+    parallel_for(0, this->y.numel(), ops::elementwise_grain, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
+    });
+    return this->y;
+  }
+  void backward(const Tensor<T>& x, Tensor<T>* gx) {
+    const T* y = this->y.data();
+    T* g = this->gy.data();
+    parallel_for(0, this->gy.numel(), ops::elementwise_grain, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) g[i] = y[i] > T(0) ? g[i] : T(0);
+    });
+    Base::backward(x, gx);
+  }
+  tape::Var<T> forward(const tape::Var<T>& x) { return tape::relu(Base::forward(x)); }
+};
+
+//! Layers with parameters (linear, conv2d) absorb a following relu.
+template <class L>
+constexpr bool fuses_relu = [] {
+  if constexpr (requires { L::n_params; }) return L::n_params > 0;
+  else return false;
+}();
+
 namespace detail {
 template <class H, class... R>
 hana::tuple<H, R...> cons(hana::tuple<R...>*);
 
-//! The executor types of layers Ls... from position Pos and input shape In.
+//! The executor types of layers Ls... from position Pos and input shape In; a layer with parameters
+//! followed by `relu` becomes one fused executor.
 template <class T, std::size_t Pos, Shape In, class... Ls>
 struct exec_types {
   using type = hana::tuple<>;
@@ -135,15 +172,23 @@ struct exec_types<T, Pos, In, L, Rest...> {
   using head = typename executor_of<T, L, Pos, In>::type;
   using type = decltype(cons<head>(static_cast<typename exec_types<T, Pos + 1, head::out, Rest...>::type*>(nullptr)));
 };
+template <class T, std::size_t Pos, Shape In, class L, class... Rest>
+  requires fuses_relu<L>
+struct exec_types<T, Pos, In, L, Elementwise<ops::Relu>, Rest...> {
+  using head = ReluFusedExec<T, L, Pos, In>;
+  using type = decltype(cons<head>(static_cast<typename exec_types<T, Pos + 2, head::out, Rest...>::type*>(nullptr)));
+};
 }  // namespace detail
 
 //! Executes layers Ls... in order; the building block of models, residual blocks and branches.
 template <class T, std::size_t Pos, Shape In, class... Ls>
 class Chain {
   static_assert(sizeof...(Ls) > 0, "svertka::graph: a chain (sequential, residual block or branch) needs at least one layer");
+  using Execs = typename detail::exec_types<T, Pos, In, Ls...>::type;
 
  public:
-  static constexpr std::size_t size = sizeof...(Ls);
+  //! Number of executors (a fused layer + relu pair counts once).
+  static constexpr std::size_t size = decltype(hana::size(std::declval<Execs>()))::value;
   static constexpr Shape out = chain_output<Pos, In, Ls...>();
 
   void create_parameters(Rng& rng, std::vector<Parameter<T>>& all) {
@@ -185,7 +230,7 @@ class Chain {
       backward_from<I - 1>(x, gx);
     }
   }
-  typename detail::exec_types<T, Pos, In, Ls...>::type execs_;
+  Execs execs_;
 };
 
 template <class T, std::size_t Pos, Shape In, class Seq>
@@ -214,16 +259,18 @@ class ResidualExec {
     return y;
   }
   void backward(const Tensor<T>& x, Tensor<T>* gx) {
-    Tensor<T>& g = inner_.grad_output();
-    std::memcpy(g.data(), gy.data(), static_cast<std::size_t>(gy.numel()) * sizeof(T));
-    inner_.backward(x, gx);  // the block's path
-    if (gx) {                // the identity path
+    // the identity path first, then the block's: the order the tape adds them in, so both engines
+    // give the same bits
+    if (gx) {
       T* out_g = gx->data();
       const T* in_g = gy.data();
       parallel_for(0, gy.numel(), ops::elementwise_grain, [&](std::int64_t b, std::int64_t e) {
         for (std::int64_t i = b; i < e; ++i) out_g[i] += in_g[i];
       });
     }
+    Tensor<T>& g = inner_.grad_output();
+    std::memcpy(g.data(), gy.data(), static_cast<std::size_t>(gy.numel()) * sizeof(T));
+    inner_.backward(x, gx);
   }
   tape::Var<T> forward(const tape::Var<T>& x) { return x + inner_.forward(x); }
 

@@ -22,17 +22,10 @@
 #include <string>
 #include <string_view>
 
+#include "svertka/core/io_error.hpp"  // IoError
 #include "svertka/core/tensor.hpp"
 
 namespace svertka::io {
-
-//! Reading or writing a file, or decoding stored bytes, failed. Unlike `ShapeError` and
-//! `OptionError` (bad arguments), this is a run-time condition of the outside world: a missing or
-//! unwritable file, a truncated or corrupt file, a file holding another element type.
-class IoError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 //! Writes `t` to `path` as an `.npy` file (format 1.0, little-endian, C order).
 //!

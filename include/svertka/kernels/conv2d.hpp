@@ -1,0 +1,95 @@
+#ifndef SVERTKA_KERNELS_CONV2D_HPP
+#define SVERTKA_KERNELS_CONV2D_HPP
+//! @file
+//! The 2-D convolution kernels behind `ops::Conv2d`: forward, gradient of the input ("backward
+//! data"), of the weight ("backward filter") and of the bias, on raw NCHW arrays.
+//!
+//! Layouts (row-major): x [N, C, H, W], w [K, C/groups, R, S], b [K], y [N, K, Ho, Wo]. The padding
+//! of every mode is read through `pad_source` (svertka/ops/padding.hpp) inside the kernels; no padded
+//! copy of an image is ever made.
+//!
+//! Two algorithms, chosen by shape (`conv2d_algorithm`):
+//! - `gemm`: an implicit GEMM. The im2col matrix is never stored whole: blocks of its columns (output
+//!   pixels, possibly of several images) are packed straight from the image through the padding index
+//!   map into a register-blocked micro-kernel (AVX-512 or AVX2+FMA, chosen at run time). The input gradient runs the transposed product
+//!   into a block of columns and scatters it back through the same map (col2im); the weight gradient
+//!   is a product over the pixels of all images.
+//! - `direct`: loops over output rows, vectorised along the row, for tiny channel counts (the first
+//!   layer of LeNet: C = 1; depthwise convolutions), where im2col would move more data than it saves.
+//!
+//! Every kernel uses up to `num_threads()` threads for large problems and none for small ones; the
+//! work is split into tasks fixed by the shape alone, and sums over images are taken in a fixed
+//! order, so results are bit-identical at any thread count. Scratch memory comes from per-thread
+//! workspaces grown on demand and kept, so repeated calls do not allocate.
+
+#include <cstdint>
+
+#include "svertka/ops/padding.hpp"
+
+namespace svertka::kernels {
+
+//! Which algorithm runs a convolution. `automatic` picks by shape; the others force one (tests).
+enum class Conv2dAlgo { automatic, gemm, direct };
+
+//! The sizes of one convolution. `Ho`, `Wo` must equal the PyTorch output size
+//! floor((H + top + bottom − dilation.h·(R − 1) − 1) / stride.h) + 1 (and likewise for W).
+struct Conv2dGeometry {
+  std::int64_t N = 0, C = 0, H = 0, W = 0;  //!< input
+  std::int64_t K = 0, R = 0, S = 0;         //!< weight [K, C/groups, R, S]
+  Size2d stride{1, 1};
+  Size2d dilation{1, 1};
+  Padding2d padding{};
+  PadMode mode = PadMode::zeros;
+  std::int64_t groups = 1;
+  std::int64_t Ho = 0, Wo = 0;  //!< output
+  Conv2dAlgo algo = Conv2dAlgo::automatic;
+};
+
+//! The instruction set of the convolution kernels: the AVX-512 kernels (8 × 32 register tiles), the
+//! AVX2+FMA ones (6 × 16), or portable C++.
+enum class Conv2dIsa { automatic, generic, avx2, avx512 };
+
+//! Chooses the instruction set for the calling process (`automatic`: the best the CPU has, the
+//! default). For tests and benchmarks; results may differ in the last bits between instruction sets.
+//! @throws OptionError when the CPU lacks the one asked for.
+void set_conv2d_isa(Conv2dIsa isa);
+//! The instruction set the kernels use now (never `automatic`).
+Conv2dIsa conv2d_isa();
+//! Whether this CPU can run `isa`.
+bool conv2d_isa_supported(Conv2dIsa isa);
+
+//! The algorithm the kernels use for `g` (never `automatic`).
+//! @throws OptionError / ShapeError when `g` is inconsistent (see `conv2d_forward`).
+Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g);
+
+//! y = conv(x, w) + b. `b` may be null (no bias). y is only written.
+//! @throws OptionError / ShapeError when the geometry is inconsistent: a size ≤ 0, negative padding,
+//! channels or filters not divisible by groups, Ho / Wo not the output size, a plane of 2³¹ pixels.
+template <class T>
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y);
+
+//! gx += ∂L/∂x for gy = ∂L/∂y (col2im through the padding map: a padded pixel's gradient goes to the
+//! pixel it was read from).
+template <class T>
+void conv2d_backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);
+
+//! gw += ∂L/∂w = Σ over images and pixels of gy · x (padded through the map).
+template <class T>
+void conv2d_backward_filter(const Conv2dGeometry& g, const T* x, const T* gy, T* gw);
+
+//! gb += ∂L/∂b: gb[k] += Σ over images and pixels of gy[n, k, ·, ·].
+template <class T>
+void conv2d_backward_bias(const Conv2dGeometry& g, const T* gy, T* gb);
+
+#define SVERTKA_CONV2D_EXTERN(T)                                                                  \
+  extern template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*); \
+  extern template void conv2d_backward_data<T>(const Conv2dGeometry&, const T*, const T*, T*);     \
+  extern template void conv2d_backward_filter<T>(const Conv2dGeometry&, const T*, const T*, T*);   \
+  extern template void conv2d_backward_bias<T>(const Conv2dGeometry&, const T*, T*);
+SVERTKA_CONV2D_EXTERN(float)
+SVERTKA_CONV2D_EXTERN(double)
+#undef SVERTKA_CONV2D_EXTERN
+
+}  // namespace svertka::kernels
+
+#endif  // SVERTKA_KERNELS_CONV2D_HPP

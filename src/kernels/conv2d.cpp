@@ -1,0 +1,231 @@
+// The convolution kernels' entry points: validation of the geometry, the padding index maps, the
+// choice of algorithm, the task runner (the only OpenMP region of the convolution), and the bias
+// gradient. The algorithms live in conv2d_gemm.cpp and conv2d_direct.cpp.
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "conv2d_impl.hpp"
+#include "svertka/core/error.hpp"
+
+namespace svertka::kernels {
+namespace conv {
+
+Workspace& workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+namespace {
+bool cpu_has(Conv2dIsa which) {
+#ifdef SVERTKA_CONV_X86
+  __builtin_cpu_init();
+  switch (which) {
+    case Conv2dIsa::avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && cpu_has(Conv2dIsa::avx2);
+    case Conv2dIsa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    default: return true;
+  }
+#else
+  return which == Conv2dIsa::generic || which == Conv2dIsa::automatic;
+#endif
+}
+
+Conv2dIsa best_isa() {
+  static const Conv2dIsa best = cpu_has(Conv2dIsa::avx512) ? Conv2dIsa::avx512
+                                : cpu_has(Conv2dIsa::avx2) ? Conv2dIsa::avx2
+                                                           : Conv2dIsa::generic;
+  return best;
+}
+
+std::atomic<Conv2dIsa> chosen{Conv2dIsa::automatic};
+}  // namespace
+
+Conv2dIsa isa() {
+  const Conv2dIsa c = chosen.load(std::memory_order_relaxed);
+  return c == Conv2dIsa::automatic ? best_isa() : c;
+}
+
+void validate(const Conv2dGeometry& g) {
+  auto shape_error = [&](std::string_view what) {
+    throw ShapeError(fmt::format("conv2d kernel: {} (N={}, C={}, H={}, W={}, K={}, R={}, S={}, groups={}, Ho={}, Wo={})",
+                                 what, g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.groups, g.Ho, g.Wo));
+  };
+  if (g.stride.h <= 0 || g.stride.w <= 0 || g.dilation.h <= 0 || g.dilation.w <= 0)
+    throw OptionError(fmt::format("conv2d kernel: stride ({}, {}) and dilation ({}, {}) must be positive", g.stride.h,
+                                  g.stride.w, g.dilation.h, g.dilation.w));
+  const Padding2d& p = g.padding;
+  if (p.top < 0 || p.bottom < 0 || p.left < 0 || p.right < 0)
+    throw OptionError(fmt::format("conv2d kernel: padding ({}, {}, {}, {}) must not be negative", p.top, p.bottom,
+                                  p.left, p.right));
+  if (g.groups <= 0) throw OptionError(fmt::format("conv2d kernel: groups must be positive but is {}", g.groups));
+  if (g.N <= 0 || g.C <= 0 || g.H <= 0 || g.W <= 0 || g.K <= 0 || g.R <= 0 || g.S <= 0) shape_error("a size is not positive");
+  if (g.C % g.groups != 0 || g.K % g.groups != 0) shape_error("groups do not divide the channels and filters");
+  const i64 Ho = (g.H + p.top + p.bottom - g.dilation.h * (g.R - 1) - 1), Wo = (g.W + p.left + p.right - g.dilation.w * (g.S - 1) - 1);
+  if (Ho < 0 || Wo < 0 || g.Ho != Ho / g.stride.h + 1 || g.Wo != Wo / g.stride.w + 1)
+    shape_error("Ho, Wo are not the output size");
+  constexpr i64 limit = std::numeric_limits<i32>::max();
+  if (g.H * g.W >= limit || g.Ho * g.Wo >= limit || g.N >= limit)
+    shape_error("a plane of 2^31 pixels or more, or 2^31 images, is not supported");
+}
+
+Conv2dAlgo choose(const Conv2dGeometry& g) {
+  if (g.algo != Conv2dAlgo::automatic) return g.algo;
+  const i64 Cg = g.C / g.groups, Kg = g.K / g.groups;
+  // a GEMM row tile has 6 filters: with fewer than 4 per group most of it is wasted; with one or two
+  // input channels per group and few filters, packing im2col costs more than the product it feeds
+  return Kg < 4 || (Cg <= 2 && Kg <= 8) ? Conv2dAlgo::direct : Conv2dAlgo::gemm;
+}
+
+Setup make_setup(const Conv2dGeometry& g) {
+  validate(g);
+  Setup s{};
+  s.g = g;
+  s.G = g.groups;
+  s.Cg = g.C / g.groups;
+  s.Kg = g.K / g.groups;
+  s.RS = g.R * g.S;
+  s.CRS = s.Cg * s.RS;
+  s.HW = g.H * g.W;
+  s.CHW = g.C * s.HW;
+  s.P = g.Ho * g.Wo;
+  s.Q = (g.Wo - 1) * g.stride.w + (g.S - 1) * g.dilation.w + 1;
+  i32* maps = workspace().call_maps.get<i32>(g.Ho * g.R + g.Wo * g.S + s.Q);
+  i32* rowmap = maps;
+  i32* colmap = rowmap + g.Ho * g.R;
+  i32* qmap = colmap + g.Wo * g.S;
+  for (i64 oh = 0; oh < g.Ho; ++oh)
+    for (i64 r = 0; r < g.R; ++r)
+      rowmap[oh * g.R + r] = static_cast<i32>(pad_source(oh * g.stride.h + r * g.dilation.h - g.padding.top, g.H, g.mode));
+  for (i64 ow = 0; ow < g.Wo; ++ow)
+    for (i64 sx = 0; sx < g.S; ++sx)
+      colmap[ow * g.S + sx] = static_cast<i32>(pad_source(ow * g.stride.w + sx * g.dilation.w - g.padding.left, g.W, g.mode));
+  for (i64 q = 0; q < s.Q; ++q) qmap[q] = static_cast<i32>(pad_source(q - g.padding.left, g.W, g.mode));
+  s.rowmap = rowmap;
+  s.colmap = colmap;
+  s.qmap = qmap;
+  return s;
+}
+
+// Below this many flops a parallel region costs more than it saves.
+constexpr double parallel_flops = 1.0e6;
+
+void run_tasks(i64 n, double flops, TaskFn task, const void* ctx) {
+  const int threads = omp_get_max_threads();
+  if (n <= 1 || threads <= 1 || flops < parallel_flops || omp_get_active_level() >= omp_get_max_active_levels()) {
+    for (i64 t = 0; t < n; ++t) task(ctx, t);
+    return;
+  }
+  std::exception_ptr error;  // (a failed workspace allocation) must not leave the region
+#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast<int>(std::min<i64>(threads, n)))
+  for (i64 t = 0; t < n; ++t) {
+    try {
+      task(ctx, t);
+    } catch (...) {
+#pragma omp critical(svertka_conv2d_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+namespace {
+template <class T>
+struct BiasCtx {
+  const Setup* s;
+  const T* gy;
+  T* gb;
+};
+
+// gb[k] += Σ_n Σ_p gy[n, k, p]: per image a sum in 8 lanes, the lanes added in order.
+template <class T>
+void bias_task(const void* vctx, i64 k) {
+  const auto& c = *static_cast<const BiasCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  T total{0};
+  for (i64 n = 0; n < s.g.N; ++n) {
+    const T* row = c.gy + (n * s.g.K + k) * s.P;
+    T lanes[8] = {};
+    i64 p = 0;
+    for (; p + 8 <= s.P; p += 8)
+      for (int l = 0; l < 8; ++l) lanes[l] += row[p + l];
+    T sum{0};
+    for (; p < s.P; ++p) sum += row[p];
+    for (int l = 0; l < 8; ++l) sum += lanes[l];
+    total += sum;
+  }
+  c.gb[k] += total;
+}
+}  // namespace
+
+}  // namespace conv
+
+bool conv2d_isa_supported(Conv2dIsa which) { return conv::cpu_has(which); }
+
+void set_conv2d_isa(Conv2dIsa which) {
+  if (!conv::cpu_has(which))
+    throw OptionError(fmt::format("set_conv2d_isa: this CPU cannot run the {} kernels",
+                                  which == Conv2dIsa::avx512 ? "AVX-512" : "AVX2"));
+  conv::chosen.store(which, std::memory_order_relaxed);
+}
+
+Conv2dIsa conv2d_isa() { return conv::isa(); }
+
+Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g) {
+  conv::validate(g);
+  return conv::choose(g);
+}
+
+template <class T>
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
+  const conv::Setup s = conv::make_setup(g);
+  if (conv::choose(g) == Conv2dAlgo::direct)
+    conv::direct::forward(s, x, w, b, y);
+  else
+    conv::gemm::forward(s, x, w, b, y);
+}
+
+template <class T>
+void conv2d_backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
+  const conv::Setup s = conv::make_setup(g);
+  if (conv::choose(g) == Conv2dAlgo::direct)
+    conv::direct::backward_data(s, w, gy, gx);
+  else
+    conv::gemm::backward_data(s, w, gy, gx);
+}
+
+template <class T>
+void conv2d_backward_filter(const Conv2dGeometry& g, const T* x, const T* gy, T* gw) {
+  const conv::Setup s = conv::make_setup(g);
+  if (conv::choose(g) == Conv2dAlgo::direct)
+    conv::direct::backward_filter(s, x, gy, gw);
+  else
+    conv::gemm::backward_filter(s, x, gy, gw);
+}
+
+template <class T>
+void conv2d_backward_bias(const Conv2dGeometry& g, const T* gy, T* gb) {
+  conv::validate(g);
+  conv::Setup s{};
+  s.g = g;
+  s.P = g.Ho * g.Wo;
+  const conv::BiasCtx<T> c{&s, gy, gb};
+  conv::run_tasks(g.K, static_cast<double>(g.N * g.K * s.P) * 16.0, &conv::bias_task<T>, &c);
+}
+
+#define SVERTKA_CONV2D_INSTANTIATE(T)                                                      \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*); \
+  template void conv2d_backward_data<T>(const Conv2dGeometry&, const T*, const T*, T*);     \
+  template void conv2d_backward_filter<T>(const Conv2dGeometry&, const T*, const T*, T*);   \
+  template void conv2d_backward_bias<T>(const Conv2dGeometry&, const T*, T*);
+SVERTKA_CONV2D_INSTANTIATE(float)
+SVERTKA_CONV2D_INSTANTIATE(double)
+
+}  // namespace svertka::kernels

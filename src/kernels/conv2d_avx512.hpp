@@ -1,0 +1,250 @@
+#pragma once
+// Internal to the convolution kernels: the AVX-512 policy. Same layouts as the AVX2 one (a panel is
+// 64 bytes: one zmm), wider work per call:
+//   micro: C[8, 2 panels] from one A micro-panel [k][8] and two B panels — 16 zmm accumulators,
+//          A broadcast from memory; one panel alone when the block has an odd count
+//   dot:   4 gY rows × 6 im2col rows — 24 zmm accumulators
+//   panels through k-masked loads / stores (fast on AVX-512, unlike AVX2's vmaskmov stores), window
+//   panels with one two-source permutation when the whole panel spans ≤ 32 pixels.
+// The direct path's row loops are the AVX2 ones (inherited).
+
+#include <algorithm>
+
+#include "conv2d_isa.hpp"
+
+#ifdef SVERTKA_CONV_X86
+
+namespace svertka::kernels::conv {
+
+#define SVERTKA_CONV_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#define SVERTKA_CONV_AVX512_INLINE \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"), always_inline)) inline
+
+template <class T>
+struct Z;
+template <>
+struct Z<float> {
+  using V = __m512;
+  using Half = __m256;
+  SVERTKA_CONV_AVX512_INLINE static V zero() { return _mm512_setzero_ps(); }
+  SVERTKA_CONV_AVX512_INLINE static V load(const float* p) { return _mm512_load_ps(p); }
+  SVERTKA_CONV_AVX512_INLINE static V loadu(const float* p) { return _mm512_loadu_ps(p); }
+  SVERTKA_CONV_AVX512_INLINE static void store(float* p, V v) { _mm512_store_ps(p, v); }
+  SVERTKA_CONV_AVX512_INLINE static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
+  SVERTKA_CONV_AVX512_INLINE static V set1(const float* p) { return _mm512_set1_ps(*p); }
+  SVERTKA_CONV_AVX512_INLINE static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  SVERTKA_CONV_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  // lanes whose offset (16 × i32 at off) is ≥ 0
+  SVERTKA_CONV_AVX512_INLINE static __mmask16 valid(const i32* off) {
+    return _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(off), _mm512_set1_epi32(-1));
+  }
+  SVERTKA_CONV_AVX512_INLINE static V maskz_loadu(__mmask16 k, const float* p) { return _mm512_maskz_loadu_ps(k, p); }
+  SVERTKA_CONV_AVX512_INLINE static void mask_storeu(float* p, __mmask16 k, V v) { _mm512_mask_storeu_ps(p, k, v); }
+  SVERTKA_CONV_AVX512_INLINE static V gather(__mmask16 k, const float* p, const i32* off) {
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, _mm512_loadu_si512(off), p, 4);
+  }
+  // the two 8-lane halves added (through memory: GCC 12's 512 → 256 casts warn falsely)
+  SVERTKA_CONV_AVX512_INLINE static Half fold(V v) {
+    alignas(64) float t[16];
+    _mm512_store_ps(t, v);
+    return _mm256_add_ps(_mm256_load_ps(t), _mm256_load_ps(t + 8));
+  }
+};
+template <>
+struct Z<double> {
+  using V = __m512d;
+  using Half = __m256d;
+  SVERTKA_CONV_AVX512_INLINE static V zero() { return _mm512_setzero_pd(); }
+  SVERTKA_CONV_AVX512_INLINE static V load(const double* p) { return _mm512_load_pd(p); }
+  SVERTKA_CONV_AVX512_INLINE static V loadu(const double* p) { return _mm512_loadu_pd(p); }
+  SVERTKA_CONV_AVX512_INLINE static void store(double* p, V v) { _mm512_store_pd(p, v); }
+  SVERTKA_CONV_AVX512_INLINE static void storeu(double* p, V v) { _mm512_storeu_pd(p, v); }
+  SVERTKA_CONV_AVX512_INLINE static V set1(const double* p) { return _mm512_set1_pd(*p); }
+  SVERTKA_CONV_AVX512_INLINE static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  SVERTKA_CONV_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  SVERTKA_CONV_AVX512_INLINE static __mmask8 valid(const i32* off) {
+    return _mm256_cmpgt_epi32_mask(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(off)), _mm256_set1_epi32(-1));
+  }
+  SVERTKA_CONV_AVX512_INLINE static V maskz_loadu(__mmask8 k, const double* p) { return _mm512_maskz_loadu_pd(k, p); }
+  SVERTKA_CONV_AVX512_INLINE static void mask_storeu(double* p, __mmask8 k, V v) { _mm512_mask_storeu_pd(p, k, v); }
+  SVERTKA_CONV_AVX512_INLINE static V gather(__mmask8 k, const double* p, const i32* off) {
+    return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off)), p, 8);
+  }
+  SVERTKA_CONV_AVX512_INLINE static Half fold(V v) {
+    alignas(64) double t[8];
+    _mm512_store_pd(t, v);
+    return _mm256_add_pd(_mm256_load_pd(t), _mm256_load_pd(t + 4));
+  }
+};
+
+#define SVERTKA_CONV_ROW2(r)              \
+  {                                       \
+    const V ar = X::set1(a + (r));        \
+    c##r##0 = X::fma(ar, b0, c##r##0);    \
+    c##r##1 = X::fma(ar, b1, c##r##1);    \
+  }
+#define SVERTKA_CONV_STORE2(r)                                                \
+  {                                                                           \
+    T* cr = c + (r) * ldc;                                                    \
+    X::store(cr, acc ? X::add(c##r##0, X::load(cr)) : c##r##0);               \
+    X::store(cr + nr, acc ? X::add(c##r##1, X::load(cr + nr)) : c##r##1);     \
+  }
+#define SVERTKA_CONV_ROW1(r) c##r##0 = X::fma(X::set1(a + (r)), b0, c##r##0);
+#define SVERTKA_CONV_STORE1(r) \
+  X::store(c + (r) * ldc, acc ? X::add(c##r##0, X::load(c + (r) * ldc)) : c##r##0);
+#define SVERTKA_CONV_8(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+
+struct Avx512 : Avx2 {
+  static constexpr i64 mr = 8;
+  static constexpr i64 panels = 2;
+  static constexpr i64 dot_cols = 6;
+
+  // C[8, npan panels] (=|+=) A·B; the second panel at b + ps; C 64-byte aligned, ldc a multiple of NR.
+  template <class T>
+  SVERTKA_CONV_AVX512 static void micro(i64 kc, const T* __restrict a, const T* __restrict b, i64 ps, i64 npan,
+                                        T* c, i64 ldc, bool acc) {
+    using X = Z<T>;
+    using V = typename X::V;
+    constexpr i64 nr = NR<T>;
+    if (npan == 2) {
+      const T* __restrict b2 = b + ps;
+      V c00 = X::zero(), c01 = X::zero(), c10 = X::zero(), c11 = X::zero(), c20 = X::zero(), c21 = X::zero();
+      V c30 = X::zero(), c31 = X::zero(), c40 = X::zero(), c41 = X::zero(), c50 = X::zero(), c51 = X::zero();
+      V c60 = X::zero(), c61 = X::zero(), c70 = X::zero(), c71 = X::zero();
+#pragma GCC unroll 4
+      for (i64 k = 0; k < kc; ++k) {
+        const V b0 = X::load(b + k * nr), b1 = X::load(b2 + k * nr);
+        SVERTKA_CONV_8(SVERTKA_CONV_ROW2)
+        a += mr;
+      }
+      SVERTKA_CONV_8(SVERTKA_CONV_STORE2)
+    } else {
+      V c00 = X::zero(), c10 = X::zero(), c20 = X::zero(), c30 = X::zero(), c40 = X::zero(), c50 = X::zero();
+      V c60 = X::zero(), c70 = X::zero();
+#pragma GCC unroll 4
+      for (i64 k = 0; k < kc; ++k) {
+        const V b0 = X::load(b + k * nr);
+        SVERTKA_CONV_8(SVERTKA_CONV_ROW1)
+        a += mr;
+      }
+      SVERTKA_CONV_8(SVERTKA_CONV_STORE1)
+    }
+  }
+
+  // o[j·ldo + i] += Σ_t a[i·lda + t]·b[j·ldb + t], i < 4, j < 6; kc a multiple of NR.
+  template <class T>
+  SVERTKA_CONV_AVX512 static void dot(i64 kc, const T* a, i64 lda, const T* b, i64 ldb, T* o, i64 ldo) {
+    using X = Z<T>;
+    using V = typename X::V;
+    constexpr i64 W = NR<T>;
+#define SVERTKA_CONV_DECL(i) V s##i##0 = X::zero(), s##i##1 = X::zero(), s##i##2 = X::zero(), \
+                             s##i##3 = X::zero(), s##i##4 = X::zero(), s##i##5 = X::zero();
+    SVERTKA_CONV_DECL(0) SVERTKA_CONV_DECL(1) SVERTKA_CONV_DECL(2) SVERTKA_CONV_DECL(3)
+#undef SVERTKA_CONV_DECL
+    for (i64 t = 0; t < kc; t += W) {
+      const V b0 = X::load(b + t), b1 = X::load(b + ldb + t), b2 = X::load(b + 2 * ldb + t);
+      const V b3 = X::load(b + 3 * ldb + t), b4 = X::load(b + 4 * ldb + t), b5 = X::load(b + 5 * ldb + t);
+#define SVERTKA_CONV_DOTROW(i)                                                                    \
+  {                                                                                               \
+    const V ai = X::load(a + (i) * lda + t);                                                      \
+    s##i##0 = X::fma(ai, b0, s##i##0), s##i##1 = X::fma(ai, b1, s##i##1), s##i##2 = X::fma(ai, b2, s##i##2); \
+    s##i##3 = X::fma(ai, b3, s##i##3), s##i##4 = X::fma(ai, b4, s##i##4), s##i##5 = X::fma(ai, b5, s##i##5); \
+  }
+      SVERTKA_CONV_DOTROW(0) SVERTKA_CONV_DOTROW(1) SVERTKA_CONV_DOTROW(2) SVERTKA_CONV_DOTROW(3)
+#undef SVERTKA_CONV_DOTROW
+    }
+#define SVERTKA_CONV_SUMS(j) \
+  V8<T>::add_sums4(o + (j) * ldo, X::fold(s0##j), X::fold(s1##j), X::fold(s2##j), X::fold(s3##j));
+    SVERTKA_CONV_SUMS(0) SVERTKA_CONV_SUMS(1) SVERTKA_CONV_SUMS(2) SVERTKA_CONV_SUMS(3) SVERTKA_CONV_SUMS(4)
+    SVERTKA_CONV_SUMS(5)
+#undef SVERTKA_CONV_SUMS
+  }
+
+  // as Avx2::gather_taps, 16 floats (8 doubles) at a time; nq a multiple of that
+  template <class T>
+  SVERTKA_CONV_AVX512 static void gather_taps(i64 nq, i64 nt, const T* const* src, const i64* off, i64 len, T* out) {
+    using X = Z<T>;
+    using V = typename X::V;
+    constexpr i64 W = NR<T>;
+    auto mask = [len](i64 start) {  // lanes l with 0 ≤ start + l < len
+      const i64 lo = std::max<i64>(0, -start), hi = std::min<i64>(W, len - start);
+      return hi <= lo ? 0u : ((hi >= 32 ? ~0u : (1u << hi) - 1) & ~((1u << lo) - 1));
+    };
+    for (i64 q = 0; q < nq; q += W) {
+      V a0 = X::zero(), a1 = X::zero();
+      i64 t = 0;
+      for (; t + 2 <= nt; t += 2) {
+        a0 = X::add(a0, X::maskz_loadu(static_cast<decltype(X::valid(nullptr))>(mask(q + off[t])), src[t] + q + off[t]));
+        a1 = X::add(a1, X::maskz_loadu(static_cast<decltype(X::valid(nullptr))>(mask(q + off[t + 1])),
+                                       src[t + 1] + q + off[t + 1]));
+      }
+      if (t < nt)
+        a0 = X::add(a0, X::maskz_loadu(static_cast<decltype(X::valid(nullptr))>(mask(q + off[t])), src[t] + q + off[t]));
+      X::storeu(out + q, X::add(a0, a1));
+    }
+  }
+
+  template <class T>
+  SVERTKA_CONV_AVX512 static void load_panel(const PanelMap& m, const T* src, i64 img, const i32* lane_img, T* d) {
+    using X = Z<T>;
+    switch (m.kind) {
+      case Kind::zero: X::store(d, X::zero()); break;
+      case Kind::contiguous: X::store(d, X::loadu(src + m.image * img + m.base)); break;
+      case Kind::masked: X::store(d, X::maskz_loadu(X::valid(m.off), src + m.image * img + m.base)); break;
+      case Kind::window:
+        if constexpr (std::is_same_v<T, float>) {
+          const float* p = src + m.image * img;
+          const i32 lo = m.span[0] == 0 ? m.lo[1] : m.span[1] == 0 ? m.lo[0] : std::min(m.lo[0], m.lo[1]);
+          const i32 hi = std::max(m.span[0] ? m.lo[0] + m.span[0] : 0, m.span[1] ? m.lo[1] + m.span[1] : 0);
+          if (hi - lo <= 32) {  // two masked loads of the window, one permutation
+            const __m512i o = _mm512_loadu_si512(m.off);
+            const __mmask16 k = _mm512_cmpgt_epi32_mask(o, _mm512_set1_epi32(-1));
+            const i32 span = hi - lo;
+            const __mmask16 k0 = static_cast<__mmask16>(span >= 16 ? 0xFFFF : (1u << span) - 1);
+            const __mmask16 k1 = static_cast<__mmask16>(span >= 32 ? 0xFFFF : span <= 16 ? 0 : (1u << (span - 16)) - 1);
+            const __m512 v0 = _mm512_maskz_loadu_ps(k0, p + lo), v1 = _mm512_maskz_loadu_ps(k1, p + lo + 16);
+            const __m512i idx = _mm512_sub_epi32(o, _mm512_set1_epi32(lo));
+            X::store(d, _mm512_maskz_permutex2var_ps(k, v0, idx, v1));
+          } else {
+            _mm256_store_ps(d, window8(p, m.off, m.lo[0], m.span[0]));
+            _mm256_store_ps(d + 8, window8(p, m.off + 8, m.lo[1], m.span[1]));
+          }
+          break;
+        }
+        [[fallthrough]];
+      case Kind::gather: X::store(d, X::gather(X::valid(m.off), src + m.image * img, m.off)); break;
+      case Kind::mixed:
+        for (i64 i = 0; i < NR<T>; ++i) d[i] = m.off[i] >= 0 ? src[lane_img[i] * img + m.off[i]] : T(0);
+        break;
+    }
+  }
+
+  template <class T>
+  SVERTKA_CONV_AVX512 static void scatter_panel(const PanelMap& m, T* dst, i64 img, const i32* lane_img, const T* s) {
+    using X = Z<T>;
+    switch (m.kind) {
+      case Kind::contiguous: {
+        T* p = dst + m.image * img + m.base;
+        X::storeu(p, X::add(X::loadu(p), X::load(s)));
+        break;
+      }
+      case Kind::masked: {
+        T* p = dst + m.image * img + m.base;
+        const auto k = X::valid(m.off);
+        X::mask_storeu(p, k, X::add(X::maskz_loadu(k, p), X::load(s)));
+        break;
+      }
+      default: Avx2::scatter_panel(m, dst, img, lane_img, s); break;
+    }
+  }
+};
+
+#undef SVERTKA_CONV_ROW2
+#undef SVERTKA_CONV_STORE2
+#undef SVERTKA_CONV_ROW1
+#undef SVERTKA_CONV_STORE1
+#undef SVERTKA_CONV_8
+
+}  // namespace svertka::kernels::conv
+
+#endif  // SVERTKA_CONV_X86

@@ -1,0 +1,419 @@
+// The GEMM path of the convolution: an implicit GEMM over blocks of output pixels.
+//
+// Per group, the forward pass is the product Y[Kg, pixels] = W[Kg, Cg·R·S] · X̂[Cg·R·S, pixels], where
+// X̂ is the im2col matrix: X̂[(c, r, s), (n, oh, ow)] = xp[n, c, oh·sh + r·dh − top, ow·sw + s·dw − left]
+// with xp read through pad_source. X̂ is never stored: its columns (the output pixels of all images,
+// column n·P + p) are cut into blocks of at most `nc`, and each block is packed straight from the
+// image into the micro-kernel's panel layout through a `PanelMap` per (r, s) and panel (a vector
+// load where NR pixels are consecutive, a masked load or a gather elsewhere).
+//
+// - forward:         per (block, group): pack X̂'s block in depth chunks, 6 × NR micro-kernel into a
+//                    block of C, copy it to y with the bias added.
+// - backward data:   D[(c, r, s), block] = Wᵀ · gY[·, block], then D is scattered back through the
+//                    same maps (col2im): dx[source pixel] += D. A task owns the dx planes of a set of
+//                    whole images and channels, so no two threads write the same dx element.
+// - backward filter: dW[k, (c, r, s)] = Σ over columns gY[k, col] · X̂[(c, r, s), col], by a dot-product
+//                    micro-kernel (4 filters × 3 im2col rows, vectorised along the pixels) over packed
+//                    rows of gY and X̂. The columns are cut into a fixed number of parts (by shape only),
+//                    each summed into its own partial dW; the partials are added in part order.
+//
+// Blocks, chunks and parts depend on the shape only, never on the thread count, and every output
+// element is computed by one task with a fixed sequence of operations: results are bit-identical
+// for any number of threads.
+
+#include <algorithm>
+#include <type_traits>
+
+#include "conv2d_avx512.hpp"
+
+namespace svertka::kernels::conv::gemm {
+namespace {
+
+constexpr i64 kc_max = 256;       // depth chunk: a B micro-panel is kc·NR·sizeof(T) ≤ 16 KiB (L1)
+constexpr i64 mc_max = 144;       // rows of A per row block (≤ 144 KiB of A with kc_max, in L2)
+constexpr i64 fwd_bytes = 512;    // forward / backward-data block: 512 bytes of a row (128 floats)
+constexpr i64 dw_a_bytes = 128 * 1024;  // backward-filter block: the packed gY block stays ≤ 128 KiB
+constexpr i64 dw_b_bytes = 128 * 1024;  // and so does one sub-block of X̂ rows
+constexpr i64 dw_max_parts = 8;
+constexpr i64 d1_bytes = 384 * 1024;  // backward data, stride 1: D of a task stays ≤ 384 KiB
+constexpr i64 dw_part_elems = i64{1} << 22;  // partial dW buffers: at most 4 Mi elements in all
+
+// Copies rows [k0, k0 + kn) of gY's block (columns col0 + [0, len) of group gi) into `dst`: element
+// (k, j) goes to dst[(j / NR)·ps + (k − k0)·row_stride + j % NR] (panel layout: ps = kn·NR,
+// row_stride = NR; row-major rows: ps = NR, row_stride = np·NR). Columns past len are zero.
+template <class T>
+SVERTKA_CONV_INLINE void pack_gy(const Setup& s, const T* gy, i64 gi, i64 col0, i64 len, i64 np, i64 k0, i64 kn,
+                                 T* dst, i64 ps, i64 row_stride) {
+  constexpr i64 nr = NR<T>;
+  const i64 K = s.g.K, P = s.P;
+  for (i64 q = 0; q < np; ++q) {
+    const i64 j0 = q * nr, col = col0 + j0, n = col / P, p = col % P;
+    T* d = dst + q * ps;
+    if (j0 + nr <= len && p + nr <= P) {  // the whole panel in one image: rows of NR consecutive values
+      const T* src = gy + (n * K + gi * s.Kg + k0) * P + p;
+      for (i64 k = 0; k < kn; ++k, src += P, d += row_stride)
+        for (i64 i = 0; i < nr; ++i) d[i] = src[i];
+      continue;
+    }
+    for (i64 i = 0; i < nr; ++i) {
+      const i64 j = j0 + i, cj = col0 + j;
+      const T* src = gy + ((cj / P) * K + gi * s.Kg + k0) * P + cj % P;
+      for (i64 k = 0; k < kn; ++k) d[k * row_stride + i] = j < len ? src[k * P] : T(0);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// forward
+// ------------------------------------------------------------------------------------------------
+template <class T>
+struct FwdCtx {
+  const Setup* s;
+  ColumnMaps cm;
+  const T *x, *a, *b;  // a: packed W, per group ceil(Kg/6) tiles of [CRS][6]
+  T* y;
+  i64 kc, mc;
+};
+
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const FwdCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  constexpr i64 nr = NR<T>;
+  constexpr i64 mr = Isa::mr;
+  const i64 G = s.G, gi = t % G, b = t / G, CRS = s.CRS, tiles = ceil_div(s.Kg, mr);
+  i64 col0, len, img0;
+  c.cm.bl.block(b, col0, len);
+  const i64 np = ceil_div(len, nr), ncp = np * nr, npm = c.cm.np_max;
+  const i32* lane_img;
+  const PanelMap* maps = c.cm.of(b, lane_img, img0);
+  Workspace& ws = workspace();
+  T* bp = ws.task_b.get<T>(std::min(c.kc, CRS) * c.cm.bl.nc);
+  T* cb = ws.task_c.get<T>(tiles * mr * c.cm.bl.nc);
+  const T* x = c.x + img0 * s.CHW;
+  const T* a = c.a + gi * tiles * mr * CRS;
+  for (i64 p0 = 0; p0 < CRS; p0 += c.kc) {
+    const i64 kc = std::min(c.kc, CRS - p0);
+    for (i64 d = p0; d < p0 + kc; ++d) {
+      const T* src = x + (gi * s.Cg + d / s.RS) * s.HW;
+      const PanelMap* pm = maps + (d % s.RS) * npm;
+      T* dst = bp + (d - p0) * nr;
+      for (i64 q = 0; q < np; ++q) Isa::load_panel(pm[q], src, s.CHW, lane_img + q * nr, dst + q * kc * nr);
+    }
+    for (i64 t0 = 0; t0 < tiles; t0 += c.mc / mr) {
+      const i64 t1 = std::min(tiles, t0 + c.mc / mr);
+      for (i64 q = 0; q < np; q += Isa::panels)
+        for (i64 ti = t0; ti < t1; ++ti)
+          Isa::micro(kc, a + ti * mr * CRS + p0 * mr, bp + q * kc * nr, kc * nr, std::min(Isa::panels, np - q),
+                     cb + ti * mr * ncp + q * nr, ncp, p0 > 0);
+    }
+  }
+  // copy out with the bias
+  for (i64 k = 0; k < s.Kg; ++k) {
+    const T* row = cb + k * ncp;
+    const i64 kk = gi * s.Kg + k;
+    const T bias = c.b ? c.b[kk] : T(0);
+    for (i64 j = 0; j < len;) {
+      const i64 col = col0 + j, n = col / s.P, p = col % s.P, seg = std::min(len - j, s.P - p);
+      T* out = c.y + (n * s.g.K + kk) * s.P + p;
+      if (c.b)
+        for (i64 e = 0; e < seg; ++e) out[e] = row[j + e] + bias;
+      else
+        std::copy_n(row + j, seg, out);
+      j += seg;
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// backward data
+// ------------------------------------------------------------------------------------------------
+template <class T>
+struct DataCtx {
+  const Setup* s;
+  ColumnMaps cm;
+  const T *a, *gy;  // a: packed Wᵀ per (group, channel block): tiles of [Kg][6]
+  T* gx;
+  i64 cbs, ncb, a_stride, kc;
+};
+
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void data_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const DataCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  constexpr i64 nr = NR<T>;
+  const i64 ig = t / (s.G * c.ncb), gi = (t / c.ncb) % s.G, cbk = t % c.ncb;
+  constexpr i64 mr = Isa::mr;
+  const i64 c0 = cbk * c.cbs, c1 = std::min(s.Cg, c0 + c.cbs), rows = (c1 - c0) * s.RS, tiles = ceil_div(rows, mr);
+  const T* a = c.a + (gi * c.ncb + cbk) * c.a_stride;
+  Workspace& ws = workspace();
+  T* bp = ws.task_b.get<T>(std::min(c.kc, s.Kg) * c.cm.bl.nc);
+  T* dcol = ws.task_c.get<T>(tiles * mr * c.cm.bl.nc);
+  for (i64 b = c.cm.bl.first_of_group(ig); b < c.cm.bl.end_of_group(ig); ++b) {
+    i64 col0, len, img0;
+    c.cm.bl.block(b, col0, len);
+    const i64 np = ceil_div(len, nr), ncp = np * nr, npm = c.cm.np_max;
+    const i32* lane_img;
+    const PanelMap* maps = c.cm.of(b, lane_img, img0);
+    T* gx = c.gx + img0 * s.CHW;
+    for (i64 k0 = 0; k0 < s.Kg; k0 += c.kc) {
+      const i64 kc = std::min(c.kc, s.Kg - k0);
+      pack_gy(s, c.gy, gi, col0, len, np, k0, kc, bp, kc * nr, nr);
+      for (i64 q = 0; q < np; q += Isa::panels)
+        for (i64 ti = 0; ti < tiles; ++ti)
+          Isa::micro(kc, a + ti * mr * s.Kg + k0 * mr, bp + q * kc * nr, kc * nr, std::min(Isa::panels, np - q),
+                     dcol + ti * mr * ncp + q * nr, ncp, k0 > 0);
+    }
+    // even panels, then odd ones: the windows of neighbouring panels can overlap, and a load of
+    // values a just-issued store partly overlaps waits for the store (no store-to-load forwarding)
+    for (i64 row = 0; row < rows; ++row) {
+      T* dst = gx + (gi * s.Cg + c0 + row / s.RS) * s.HW;
+      const PanelMap* pm = maps + (row % s.RS) * npm;
+      const T* src = dcol + row * ncp;
+      for (i64 q = 0; q < np; q += 2) Isa::scatter_panel(pm[q], dst, s.CHW, lane_img + q * nr, src + q * nr);
+      for (i64 q = 1; q < np; q += 2) Isa::scatter_panel(pm[q], dst, s.CHW, lane_img + q * nr, src + q * nr);
+    }
+  }
+}
+
+// Stride 1: D for whole images (a few small ones together), then col2im as a gather: each position
+// of a padded row sums its R·S taps from D in registers (masked vector loads), and the row is folded
+// into dx through the padding map. A task (image group, group, channel block) owns its dx planes.
+template <class T>
+struct Data1Ctx {
+  const Setup* s;
+  const T *a, *gy;
+  T* gx;
+  i64 cbs, ncb, a_stride, kc, ipg, ncp, nsub, qa, qb, nq;
+};
+
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void data1_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const Data1Ctx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const auto& g = s.g;
+  constexpr i64 nr = NR<T>, mr = Isa::mr;
+  const i64 ig = t / (s.G * c.ncb), gi = (t / c.ncb) % s.G, cbk = t % c.ncb;
+  const i64 c0 = cbk * c.cbs, c1 = std::min(s.Cg, c0 + c.cbs), rows = (c1 - c0) * s.RS, tiles = ceil_div(rows, mr);
+  const i64 n0 = ig * c.ipg, n1 = std::min(g.N, n0 + c.ipg), cols = (n1 - n0) * s.P;
+  const T* a = c.a + (gi * c.ncb + cbk) * c.a_stride;
+  Workspace& ws = workspace();
+  T* dcol = ws.task_c.get<T>(tiles * mr * c.ncp);
+  T* bp = ws.task_b.get<T>(std::min(c.kc, s.Kg) * c.nsub);
+  for (i64 j0 = 0; j0 < cols; j0 += c.nsub) {
+    const i64 len = std::min(c.nsub, cols - j0), np = ceil_div(len, nr);
+    for (i64 k0 = 0; k0 < s.Kg; k0 += c.kc) {
+      const i64 kc = std::min(c.kc, s.Kg - k0);
+      pack_gy(s, c.gy, gi, n0 * s.P + j0, len, np, k0, kc, bp, kc * nr, nr);
+      for (i64 q = 0; q < np; q += Isa::panels)
+        for (i64 ti = 0; ti < tiles; ++ti)
+          Isa::micro(kc, a + ti * mr * s.Kg + k0 * mr, bp + q * kc * nr, kc * nr, std::min(Isa::panels, np - q),
+                     dcol + ti * mr * c.ncp + j0 + q * nr, c.ncp, k0 > 0);
+    }
+  }
+  T* prow = ws.task_a.get<T>(c.nq);
+  const T** src = ws.task_panels.get<const T*>(s.RS);
+  i64* off = ws.task_lanes.get<i64>(s.RS);
+  const i64 dh = g.dilation.h, dw = g.dilation.w, left = g.padding.left;
+  const i64 qh_end = g.Ho + (g.R - 1) * dh;
+  for (i64 n = n0; n < n1; ++n)
+    for (i64 cc = 0; cc < c1 - c0; ++cc) {
+      T* dx = c.gx + (n * g.C + gi * s.Cg + c0 + cc) * s.HW;
+      const T* d = dcol + cc * s.RS * c.ncp + (n - n0) * s.P;
+      for (i64 qh = 0; qh < qh_end; ++qh) {
+        const i64 ih = pad_source(qh - g.padding.top, g.H, g.mode);
+        if (ih < 0) continue;
+        i64 nt = 0;
+        for (i64 r = 0; r < g.R; ++r) {
+          const i64 oh = qh - r * dh;
+          if (oh < 0 || oh >= g.Ho) continue;
+          for (i64 sx = 0; sx < g.S; ++sx, ++nt) {
+            src[nt] = d + (r * g.S + sx) * c.ncp + oh * g.Wo;
+            off[nt] = -sx * dw;
+          }
+        }
+        if (nt == 0) continue;
+        Isa::gather_taps(c.nq, nt, src, off, g.Wo, prow);
+        T* __restrict dxr = dx + ih * g.W;
+        for (i64 q = 0; q < c.qa; ++q)
+          if (s.qmap[q] >= 0) dxr[s.qmap[q]] += prow[q];
+        for (i64 q = c.qa; q < c.qb; ++q) dxr[q - left] += prow[q];
+        for (i64 q = c.qb; q < s.Q; ++q)
+          if (s.qmap[q] >= 0) dxr[s.qmap[q]] += prow[q];
+      }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// backward filter
+// ------------------------------------------------------------------------------------------------
+template <class T>
+struct FilterCtx {
+  const Setup* s;
+  ColumnMaps cm;
+  const T *x, *gy;
+  T* part;  // [parts][G][crsp][kg4]: CRS rounded up to dot_cols, Kg to 4
+  i64 parts, kg4, crsp, db;
+};
+
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const FilterCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  constexpr i64 nr = NR<T>;
+  const i64 gi = t % s.G, part = t / s.G;
+  T* acc = c.part + (part * s.G + gi) * c.crsp * c.kg4;
+  std::fill_n(acc, c.crsp * c.kg4, T(0));
+  const i64 b0 = part * c.cm.bl.count / c.parts, b1 = (part + 1) * c.cm.bl.count / c.parts;
+  Workspace& ws = workspace();
+  T* ap = ws.task_a.get<T>(c.kg4 * c.cm.bl.nc);
+  T* bp = ws.task_b.get<T>(c.db * c.cm.bl.nc);
+  for (i64 b = b0; b < b1; ++b) {
+    i64 col0, len, img0;
+    c.cm.bl.block(b, col0, len);
+    const i64 np = ceil_div(len, nr), ncp = np * nr, npm = c.cm.np_max;
+    const i32* lane_img;
+    const PanelMap* maps = c.cm.of(b, lane_img, img0);
+    const T* x = c.x + img0 * s.CHW;
+    pack_gy(s, c.gy, gi, col0, len, np, 0, s.Kg, ap, nr, ncp);
+    std::fill_n(ap + s.Kg * ncp, (c.kg4 - s.Kg) * ncp, T(0));
+    for (i64 d0 = 0; d0 < c.crsp; d0 += c.db) {
+      const i64 d1 = std::min(c.crsp, d0 + c.db);
+      for (i64 d = d0; d < d1; ++d) {
+        T* dst = bp + (d - d0) * ncp;
+        if (d >= s.CRS) {
+          std::fill_n(dst, ncp, T(0));
+          continue;
+        }
+        const T* src = x + (gi * s.Cg + d / s.RS) * s.HW;
+        const PanelMap* pm = maps + (d % s.RS) * npm;
+        for (i64 q = 0; q < np; ++q) Isa::load_panel(pm[q], src, s.CHW, lane_img + q * nr, dst + q * nr);
+      }
+      for (i64 d = d0; d < d1; d += Isa::dot_cols)
+        for (i64 k = 0; k < c.kg4; k += 4)
+          Isa::dot(ncp, ap + k * ncp, ncp, bp + (d - d0) * ncp, ncp, acc + d * c.kg4 + k, c.kg4);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// ISA dispatch
+// ------------------------------------------------------------------------------------------------
+SVERTKA_CONV_ENTRIES(forward_task)
+SVERTKA_CONV_ENTRIES(data_task)
+SVERTKA_CONV_ENTRIES(data1_task)
+SVERTKA_CONV_ENTRIES(filter_task)
+
+double flops(const Setup& s) {
+  return 2.0 * static_cast<double>(s.g.N * s.g.K * s.P) * static_cast<double>(s.CRS);
+}
+
+}  // namespace
+
+// Extra memory: the packed weight (K·Cg·R·S rounded up to 6 filters, on the calling thread); per
+// task thread a block of X̂ (≤ 256 × 128 floats), of C (Kg × 128) and the block's panel maps.
+template <class T>
+void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
+  const Kernel kern = pick_forward_task<T>();
+  const i64 mr = kern.mr, tiles = ceil_div(s.Kg, mr);
+  T* a = workspace().call_a.get<T>(s.G * tiles * mr * s.CRS);
+  for (i64 gi = 0; gi < s.G; ++gi)
+    for (i64 ti = 0; ti < tiles; ++ti)
+      for (i64 d = 0; d < s.CRS; ++d)
+        for (i64 i = 0; i < mr; ++i) {
+          const i64 k = ti * mr + i;
+          a[((gi * tiles + ti) * s.CRS + d) * mr + i] = k < s.Kg ? w[(gi * s.Kg + k) * s.CRS + d] : T(0);
+        }
+  const Blocks bl(s.g.N, s.P, fwd_bytes / static_cast<i64>(sizeof(T)), NR<T>);
+  const FwdCtx<T> c{&s, build_column_maps(s, bl, NR<T>, std::is_same_v<T, float>), x, a, b, y,
+                    balanced(s.CRS, kc_max, 1), mc_max};
+  run_tasks(bl.count * s.G, flops(s), kern.fn, &c);
+}
+
+// Extra memory: Wᵀ packed per channel block (about the weight's size, calling thread); per task
+// thread a block of gY (Kg × 128) and of D ((channels of the block)·R·S × 128), and the panel maps.
+// Packs Wᵀ per (group, channel block of cbs channels): tiles of mr rows (c, r, s) over depth k.
+template <class T>
+void pack_wt(const Setup& s, const T* w, i64 mr, i64 cbs, i64 ncb, i64 a_stride, T* a) {
+  for (i64 gi = 0; gi < s.G; ++gi)
+    for (i64 cb = 0; cb < ncb; ++cb) {
+      T* ab = a + (gi * ncb + cb) * a_stride;
+      const i64 rows = (std::min(s.Cg, (cb + 1) * cbs) - cb * cbs) * s.RS, tiles = ceil_div(rows, mr);
+      for (i64 ti = 0; ti < tiles; ++ti)
+        for (i64 k = 0; k < s.Kg; ++k)
+          for (i64 i = 0; i < mr; ++i) {
+            const i64 row = ti * mr + i;
+            ab[(ti * s.Kg + k) * mr + i] = row < rows ? w[(gi * s.Kg + k) * s.CRS + cb * cbs * s.RS + row] : T(0);
+          }
+    }
+}
+
+// Extra memory: Wᵀ packed per channel block (about the weight's size, calling thread). Per task
+// thread, stride 1: D of an image group's columns for the block's channels (≤ ~384 KiB unless one
+// channel needs more), a sub-block of gY (Kg × 256) and one padded row; other strides: a block of gY
+// (Kg × 128), of D ((channels of the block)·R·S × 128), and the panel maps (per call, cached).
+template <class T>
+void backward_data(const Setup& s, const T* w, const T* gy, T* gx) {
+  constexpr i64 nr = NR<T>;
+  if (s.g.stride.h == 1 && s.g.stride.w == 1) {
+    const Kernel kern = pick_data1_task<T>();
+    const i64 ipg = std::clamp<i64>(512 / s.P, 1, s.g.N), ncp = round_up(ipg * s.P, nr);
+    const i64 rows_max = std::max<i64>(s.RS, d1_bytes / static_cast<i64>(sizeof(T)) / ncp);
+    const i64 ncb = ceil_div(s.Cg, std::max<i64>(1, rows_max / s.RS)), cbs = ceil_div(s.Cg, ncb);
+    const i64 mr = kern.mr, a_stride = ceil_div(cbs * s.RS, mr) * mr * s.Kg;
+    T* a = workspace().call_a.get<T>(s.G * ncb * a_stride);
+    pack_wt(s, w, mr, cbs, ncb, a_stride, a);
+    const i64 left = s.g.padding.left;
+    const Data1Ctx<T> c{&s, a, gy, gx, cbs, ncb, a_stride, balanced(s.Kg, kc_max, 1), ipg, ncp,
+                        balanced(ipg * s.P, 256 * 4 / static_cast<i64>(sizeof(T)), nr), std::min(left, s.Q),
+                        std::clamp(left + s.g.W, left, s.Q), round_up(s.Q, nr)};
+    run_tasks(ceil_div(s.g.N, ipg) * s.G * ncb, flops(s), kern.fn, &c);
+    return;
+  }
+  // channel blocks of about 144 im2col rows, equal in size
+  const i64 ncb = ceil_div(s.Cg, std::max<i64>(1, 144 / s.RS));
+  const i64 cbs = ceil_div(s.Cg, ncb);
+  const Kernel kern = pick_data_task<T>();
+  const i64 mr = kern.mr, a_stride = ceil_div(cbs * s.RS, mr) * mr * s.Kg;
+  T* a = workspace().call_a.get<T>(s.G * ncb * a_stride);
+  pack_wt(s, w, mr, cbs, ncb, a_stride, a);
+  const Blocks bl(s.g.N, s.P, fwd_bytes / static_cast<i64>(sizeof(T)), NR<T>);
+  const DataCtx<T> c{&s, build_column_maps(s, bl, NR<T>, std::is_same_v<T, float>), a, gy, gx, cbs, ncb,
+                     a_stride, balanced(s.Kg, kc_max, 1)};
+  run_tasks(bl.groups * s.G * ncb, flops(s), kern.fn, &c);
+}
+
+// Extra memory: the partial weight gradients (up to 8 × the weight, calling thread); per task thread
+// a block of gY (≤ 128 KiB), a sub-block of X̂ rows (≤ 128 KiB) and the panel maps.
+template <class T>
+void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
+  constexpr i64 nr = NR<T>;
+  const Kernel kern = pick_filter_task<T>();
+  const i64 dc = kern.dot_cols, kg4 = round_up(s.Kg, 4), crsp = round_up(s.CRS, dc);
+  const i64 nc = std::clamp<i64>(dw_a_bytes / static_cast<i64>(sizeof(T)) / kg4 / nr * nr, nr, 512);
+  const Blocks bl(s.g.N, s.P, nc, nr);
+  const i64 ncp_max = round_up(bl.nc, nr);
+  const i64 db = balanced(crsp, std::max<i64>(dc, dw_b_bytes / static_cast<i64>(sizeof(T)) / ncp_max / dc * dc), dc);
+  const i64 per_part = s.G * crsp * kg4;
+  const i64 parts = std::clamp<i64>(dw_part_elems / per_part, 1, std::min(dw_max_parts, bl.count));
+  T* part = workspace().call_part.get<T>(parts * per_part);
+  const FilterCtx<T> c{&s, build_column_maps(s, bl, nr, std::is_same_v<T, float>), x, gy, part, parts, kg4, crsp, db};
+  run_tasks(parts * s.G, flops(s), kern.fn, &c);
+  // gw += Σ_parts, in part order
+  for (i64 gi = 0; gi < s.G; ++gi)
+    for (i64 k = 0; k < s.Kg; ++k)
+      for (i64 d = 0; d < s.CRS; ++d) {
+        T sum = part[(gi * crsp + d) * kg4 + k];
+        for (i64 p = 1; p < parts; ++p) sum += part[((p * s.G + gi) * crsp + d) * kg4 + k];
+        gw[(gi * s.Kg + k) * s.CRS + d] += sum;
+      }
+}
+
+#define SVERTKA_CONV_GEMM_INSTANTIATE(T)                                   \
+  template void forward<T>(const Setup&, const T*, const T*, const T*, T*); \
+  template void backward_data<T>(const Setup&, const T*, const T*, T*);     \
+  template void backward_filter<T>(const Setup&, const T*, const T*, T*);
+SVERTKA_CONV_GEMM_INSTANTIATE(float)
+SVERTKA_CONV_GEMM_INSTANTIATE(double)
+
+}  // namespace svertka::kernels::conv::gemm

@@ -1,0 +1,150 @@
+#pragma once
+// Internal to the convolution kernels (src/kernels/conv2d*.cpp): the geometry in the form the loops
+// use, the padding index maps, workspaces, the task runner, and the declarations of the two
+// algorithms. The ISA-specific parts (micro-kernels, packing) are in conv2d_isa.hpp.
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "svertka/kernels/conv2d.hpp"
+
+namespace svertka::kernels::conv {
+
+using i64 = std::int64_t;
+using i32 = std::int32_t;
+
+inline i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
+inline i64 round_up(i64 a, i64 b) { return ceil_div(a, b) * b; }
+// Splits n into the fewest parts of at most `max`, of equal size rounded up to a multiple of `unit`.
+inline i64 balanced(i64 n, i64 max, i64 unit) {
+  const i64 parts = ceil_div(n, max);
+  const i64 b = round_up(ceil_div(n, parts), unit);
+  return b < max ? b : max;
+}
+
+// A growable, 64-byte aligned scratch array, kept between calls (never shrinks).
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { release(); }
+  template <class U>
+  U* get(i64 count) {
+    const std::size_t bytes = sizeof(U) * static_cast<std::size_t>(count > 0 ? count : 1);
+    if (bytes > bytes_) {
+      release();
+      data_ = ::operator new(bytes, std::align_val_t{64});
+      bytes_ = bytes;
+    }
+    return static_cast<U*>(data_);
+  }
+
+ private:
+  void release() noexcept {
+    if (data_) ::operator delete(data_, std::align_val_t{64});
+    data_ = nullptr;
+    bytes_ = 0;
+  }
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+// Per-thread scratch. `call_*` buffers belong to the thread that called a kernel (shared, read-only,
+// with the helper threads during the call); `task_*` buffers to the thread running a task.
+struct Workspace {
+  Buffer call_maps, call_a, call_part;
+  Buffer task_lanes, task_panels, task_a, task_b, task_c, task_acc;
+};
+Workspace& workspace();
+
+// The geometry with the derived sizes, and the padding index maps of one call:
+//   rowmap[oh*R + r] = source row of output row oh, tap r (−1: zero), from pad_source
+//   colmap[ow*S + s] = source column of output column ow, tap s
+//   qmap[q]          = source column of padded column q ∈ [0, Q), Q = (Wo − 1)·sw + (S − 1)·dw + 1
+struct Setup {
+  Conv2dGeometry g;
+  i64 G, Cg, Kg, RS, CRS, HW, CHW, P;  // CRS = Cg·R·S: the depth of the forward product per group
+  i64 Q;
+  const i32* rowmap;
+  const i32* colmap;
+  const i32* qmap;
+};
+// Validates g (throws) and builds the maps in the calling thread's workspace.
+Setup make_setup(const Conv2dGeometry& g);
+// Validation alone (shared by conv2d_algorithm).
+void validate(const Conv2dGeometry& g);
+Conv2dAlgo choose(const Conv2dGeometry& g);
+
+// Runs task(ctx, t) for t in [0, n): in parallel (dynamic schedule: which thread runs a task never
+// changes its result) when `flops` is large and no parallel region is active, else serially.
+using TaskFn = void (*)(const void* ctx, i64 t);
+void run_tasks(i64 n, double flops, TaskFn task, const void* ctx);
+// The instruction set the kernels use now: the best the CPU has, unless set_conv2d_isa chose one.
+Conv2dIsa isa();
+
+// A task function and the constants of the policy it was compiled with.
+struct Kernel {
+  TaskFn fn;
+  i64 mr, panels, dot_cols;
+};
+
+// The two algorithms (conv2d_gemm.cpp, conv2d_direct.cpp).
+namespace gemm {
+template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
+template <class T> void backward_data(const Setup& s, const T* w, const T* gy, T* gx);
+template <class T> void backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
+}  // namespace gemm
+namespace direct {
+template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
+template <class T> void backward_data(const Setup& s, const T* w, const T* gy, T* gx);
+template <class T> void backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
+}  // namespace direct
+
+// Entry points compiled twice: `name##_generic` for any CPU and `name##_avx2` (flattened, so that
+// every loop they call is compiled for AVX2+FMA too); `pick` chooses one at run time.
+#define SVERTKA_CONV_FLATTEN __attribute__((flatten))
+#if defined(__x86_64__) || defined(__i386__)
+#define SVERTKA_CONV_X86 1
+#define SVERTKA_CONV_AVX2_FN __attribute__((target("avx2,fma"), flatten))
+#define SVERTKA_CONV_AVX512_FN __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"), flatten))
+#endif
+
+// Defines name_generic, name_avx2, name_avx512 (each `name<Policy, T>` flattened into an entry compiled
+// for that instruction set) and pick_name<T>(), the one for isa().
+#ifdef SVERTKA_CONV_X86
+#define SVERTKA_CONV_ENTRIES(name)                                                                        \
+  template <class T>                                                                                     \
+  SVERTKA_CONV_FLATTEN void name##_generic(const void* c, i64 t) {                                       \
+    name<Generic, T>(c, t);                                                                              \
+  }                                                                                                      \
+  template <class T>                                                                                     \
+  SVERTKA_CONV_AVX2_FN void name##_avx2(const void* c, i64 t) {                                          \
+    name<Avx2, T>(c, t);                                                                                 \
+  }                                                                                                      \
+  template <class T>                                                                                     \
+  SVERTKA_CONV_AVX512_FN void name##_avx512(const void* c, i64 t) {                                      \
+    name<Avx512, T>(c, t);                                                                               \
+  }                                                                                                      \
+  template <class T>                                                                                     \
+  Kernel pick_##name() {                                                                                 \
+    switch (isa()) {                                                                                     \
+      case Conv2dIsa::avx512: return {&name##_avx512<T>, Avx512::mr, Avx512::panels, Avx512::dot_cols}; \
+      case Conv2dIsa::avx2: return {&name##_avx2<T>, Avx2::mr, Avx2::panels, Avx2::dot_cols};           \
+      default: return {&name##_generic<T>, Generic::mr, Generic::panels, Generic::dot_cols};            \
+    }                                                                                                    \
+  }
+#else
+#define SVERTKA_CONV_ENTRIES(name)                                                         \
+  template <class T>                                                                      \
+  SVERTKA_CONV_FLATTEN void name##_generic(const void* c, i64 t) {                        \
+    name<Generic, T>(c, t);                                                               \
+  }                                                                                       \
+  template <class T>                                                                      \
+  Kernel pick_##name() {                                                                  \
+    return {&name##_generic<T>, Generic::mr, Generic::panels, Generic::dot_cols};         \
+  }
+#endif
+
+}  // namespace svertka::kernels::conv

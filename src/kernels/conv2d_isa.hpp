@@ -1,0 +1,491 @@
+#pragma once
+// Internal to the convolution kernels: the ISA policies (`Generic` for any CPU, `Avx2` for AVX2+FMA)
+// and the panel maps they read images through.
+//
+// A *panel* is NR = 64 bytes / sizeof(T) consecutive columns (output pixels) of one im2col row
+// (c, r, s). Its `PanelMap` (conv2d_maps.hpp) says how those NR values are read from the image
+// planes: all zero, NR consecutive pixels (one vector load), consecutive with some lanes zero (a
+// masked load), pixels within a window of 16 (masked loads and a lane permutation: the padded edges
+// of reflect / replicate, stride 2), any pixels of one image (a gather), or pixels of two images.
+//
+// Policy constants: mr (rows of an A micro-panel), panels (B panels per micro-kernel call), dot_cols.
+// Policy functions (T = float or double):
+//   micro(kc, a, b, ps, npan, c, ldc, acc)
+//                                  C[mr, npan·NR] (=|+=) Σ_k a[k·mr + i]·b_p[k·NR + j], npan ≤ panels
+//                                  B panels b_p = b + p·ps; a, b packed, C aligned
+//   dot(kc, a, lda, b, ldb, o, ldo) o[j·ldo + i] += Σ_t a[i·lda + t]·b[j·ldb + t], i < 4, j < dot_cols;
+//                                  kc a multiple of NR
+//   load_panel / scatter_panel     read a panel through its map / add a panel back through it
+//   taps, dot_taps                 the direct path's row loops (n a multiple of the vector width):
+//                                  acc[v] += Σ_t w[t]·src[t][v];  lanes[t] += Σ_v g[v]·src[t][v] by lane
+
+#include <cstring>
+#include <type_traits>
+
+#include "conv2d_maps.hpp"
+
+#ifdef SVERTKA_CONV_X86
+#include <immintrin.h>
+#endif
+
+namespace svertka::kernels::conv {
+
+template <class T>
+inline constexpr i64 NR = 64 / static_cast<i64>(sizeof(T));
+template <class T>
+inline constexpr i64 VW = 32 / static_cast<i64>(sizeof(T));  // lanes of the direct path's vectors
+
+#define SVERTKA_CONV_INLINE __attribute__((always_inline)) inline
+
+struct Generic {
+  static constexpr i64 mr = 6;
+  static constexpr i64 panels = 1;
+  static constexpr i64 dot_cols = 3;
+  template <class T>
+  SVERTKA_CONV_INLINE static void micro(i64 kc, const T* a, const T* b, i64, i64, T* c, i64 ldc, bool acc) {
+    constexpr i64 nr = NR<T>;
+    T t[mr][nr] = {};
+    for (i64 k = 0; k < kc; ++k, a += mr, b += nr)
+      for (i64 i = 0; i < mr; ++i)
+        for (i64 j = 0; j < nr; ++j) t[i][j] += a[i] * b[j];
+    for (i64 i = 0; i < mr; ++i)
+      for (i64 j = 0; j < nr; ++j) c[i * ldc + j] = acc ? c[i * ldc + j] + t[i][j] : t[i][j];
+  }
+  template <class T>
+  SVERTKA_CONV_INLINE static void dot(i64 kc, const T* a, i64 lda, const T* b, i64 ldb, T* o, i64 ldo) {
+    for (i64 j = 0; j < 3; ++j)
+      for (i64 i = 0; i < 4; ++i) {
+        T s{0};
+        for (i64 t = 0; t < kc; ++t) s += a[i * lda + t] * b[j * ldb + t];
+        o[j * ldo + i] += s;
+      }
+  }
+  template <class T>
+  SVERTKA_CONV_INLINE static void load_panel(const PanelMap& m, const T* src, i64 img, const i32* lane_img, T* d) {
+    switch (m.kind) {
+      case Kind::zero:
+        for (i64 i = 0; i < NR<T>; ++i) d[i] = T(0);
+        break;
+      case Kind::contiguous: {
+        const T* p = src + m.image * img + m.base;
+        for (i64 i = 0; i < NR<T>; ++i) d[i] = p[i];
+        break;
+      }
+      case Kind::masked:
+      case Kind::window:
+      case Kind::gather: {
+        const T* p = src + m.image * img;
+        for (i64 i = 0; i < NR<T>; ++i) d[i] = m.off[i] >= 0 ? p[m.off[i]] : T(0);
+        break;
+      }
+      case Kind::mixed:
+        for (i64 i = 0; i < NR<T>; ++i) d[i] = m.off[i] >= 0 ? src[lane_img[i] * img + m.off[i]] : T(0);
+        break;
+    }
+  }
+  template <class T>
+  SVERTKA_CONV_INLINE static void scatter_panel(const PanelMap& m, T* dst, i64 img, const i32* lane_img, const T* s) {
+    switch (m.kind) {
+      case Kind::zero: break;
+      case Kind::contiguous: {
+        T* p = dst + m.image * img + m.base;
+        for (i64 i = 0; i < NR<T>; ++i) p[i] += s[i];
+        break;
+      }
+      case Kind::masked:
+      case Kind::window:
+      case Kind::gather: {
+        T* p = dst + m.image * img;
+        for (i64 i = 0; i < NR<T>; ++i)
+          if (m.off[i] >= 0) p[m.off[i]] += s[i];
+        break;
+      }
+      case Kind::mixed:
+        for (i64 i = 0; i < NR<T>; ++i)
+          if (m.off[i] >= 0) dst[lane_img[i] * img + m.off[i]] += s[i];
+        break;
+    }
+  }
+  template <class T>
+  SVERTKA_CONV_INLINE static void taps(i64 n, i64 S, const T* const* src, const T* w, T* acc) {
+    for (i64 v = 0; v < n; ++v) {
+      T a = acc[v];
+      for (i64 s = 0; s < S; ++s) a += w[s] * src[s][v];
+      acc[v] = a;
+    }
+  }
+  template <class T>
+  SVERTKA_CONV_INLINE static void gather_taps(i64 nq, i64 nt, const T* const* src, const i64* off, i64 len, T* out) {
+    for (i64 q = 0; q < nq; ++q) {
+      T a{0};
+      for (i64 t = 0; t < nt; ++t) {
+        const i64 j = q + off[t];
+        if (j >= 0 && j < len) a += src[t][j];
+      }
+      out[q] = a;
+    }
+  }
+  template <class T>
+  SVERTKA_CONV_INLINE static void dot_taps(i64 n, i64 S, const T* g, const T* const* src, T* lanes) {
+    for (i64 s = 0; s < S; ++s)
+      for (i64 v = 0; v < n; v += VW<T>)
+        for (i64 l = 0; l < VW<T>; ++l) lanes[s * VW<T> + l] += g[v + l] * src[s][v + l];
+  }
+};
+
+#ifdef SVERTKA_CONV_X86
+#define SVERTKA_CONV_AVX2 __attribute__((target("avx2,fma")))
+#define SVERTKA_CONV_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+
+template <class T>
+struct V8;
+template <>
+struct V8<float> {
+  using V = __m256;
+  SVERTKA_CONV_AVX2_INLINE static V zero() { return _mm256_setzero_ps(); }
+  SVERTKA_CONV_AVX2_INLINE static V load(const float* p) { return _mm256_load_ps(p); }
+  SVERTKA_CONV_AVX2_INLINE static V loadu(const float* p) { return _mm256_loadu_ps(p); }
+  SVERTKA_CONV_AVX2_INLINE static void store(float* p, V v) { _mm256_store_ps(p, v); }
+  SVERTKA_CONV_AVX2_INLINE static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
+  SVERTKA_CONV_AVX2_INLINE static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  SVERTKA_CONV_AVX2_INLINE static V set1(float x) { return _mm256_set1_ps(x); }
+  SVERTKA_CONV_AVX2_INLINE static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  SVERTKA_CONV_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  // the lanes of one vector of a panel whose offsets are at `off` (8 × i32): mask = off ≥ 0
+  SVERTKA_CONV_AVX2_INLINE static __m256i mask(const i32* off) {
+    return _mm256_cmpgt_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(off)), _mm256_set1_epi32(-1));
+  }
+  SVERTKA_CONV_AVX2_INLINE static V maskload(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+  // lanes l with 0 ≤ start + l < len
+  SVERTKA_CONV_AVX2_INLINE static __m256i range(i64 start, i64 len) {
+    const __m256i j = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<i32>(start)));
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), j),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<i32>(len)), j));
+  }
+  SVERTKA_CONV_AVX2_INLINE static V and_(V a, __m256i m) { return _mm256_and_ps(a, _mm256_castsi256_ps(m)); }
+  SVERTKA_CONV_AVX2_INLINE static void maskstore(float* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
+  SVERTKA_CONV_AVX2_INLINE static V gather(const float* p, const i32* off) {
+    const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off));
+    const __m256i m = _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(-1));
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, idx, _mm256_castsi256_ps(m), 4);
+  }
+  // the sums of v0..v3, added to o[0..3]
+  SVERTKA_CONV_AVX2_INLINE static void add_sums4(float* o, V v0, V v1, V v2, V v3) {
+    const V t = _mm256_hadd_ps(_mm256_hadd_ps(v0, v1), _mm256_hadd_ps(v2, v3));
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    _mm_storeu_ps(o, _mm_add_ps(_mm_loadu_ps(o), s));
+  }
+};
+template <>
+struct V8<double> {
+  using V = __m256d;
+  SVERTKA_CONV_AVX2_INLINE static V zero() { return _mm256_setzero_pd(); }
+  SVERTKA_CONV_AVX2_INLINE static V load(const double* p) { return _mm256_load_pd(p); }
+  SVERTKA_CONV_AVX2_INLINE static V loadu(const double* p) { return _mm256_loadu_pd(p); }
+  SVERTKA_CONV_AVX2_INLINE static void store(double* p, V v) { _mm256_store_pd(p, v); }
+  SVERTKA_CONV_AVX2_INLINE static void storeu(double* p, V v) { _mm256_storeu_pd(p, v); }
+  SVERTKA_CONV_AVX2_INLINE static V bcast(const double* p) { return _mm256_broadcast_sd(p); }
+  SVERTKA_CONV_AVX2_INLINE static V set1(double x) { return _mm256_set1_pd(x); }
+  SVERTKA_CONV_AVX2_INLINE static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  SVERTKA_CONV_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  SVERTKA_CONV_AVX2_INLINE static __m256i mask(const i32* off) {
+    const __m128i m = _mm_cmpgt_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(off)), _mm_set1_epi32(-1));
+    return _mm256_cvtepi32_epi64(m);
+  }
+  SVERTKA_CONV_AVX2_INLINE static V maskload(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
+  SVERTKA_CONV_AVX2_INLINE static __m256i range(i64 start, i64 len) {
+    const __m256i j = _mm256_add_epi64(_mm256_setr_epi64x(0, 1, 2, 3), _mm256_set1_epi64x(start));
+    return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_setzero_si256(), j), _mm256_cmpgt_epi64(_mm256_set1_epi64x(len), j));
+  }
+  SVERTKA_CONV_AVX2_INLINE static V and_(V a, __m256i m) { return _mm256_and_pd(a, _mm256_castsi256_pd(m)); }
+  SVERTKA_CONV_AVX2_INLINE static void maskstore(double* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
+  SVERTKA_CONV_AVX2_INLINE static V gather(const double* p, const i32* off) {
+    const __m128i idx = _mm_loadu_si128(reinterpret_cast<const __m128i*>(off));
+    const __m256i m = _mm256_cvtepi32_epi64(_mm_cmpgt_epi32(idx, _mm_set1_epi32(-1)));
+    return _mm256_mask_i32gather_pd(_mm256_setzero_pd(), p, idx, _mm256_castsi256_pd(m), 8);
+  }
+  SVERTKA_CONV_AVX2_INLINE static void add_sums4(double* o, V v0, V v1, V v2, V v3) {
+    const V t0 = _mm256_hadd_pd(v0, v1), t1 = _mm256_hadd_pd(v2, v3);
+    const V s = _mm256_add_pd(_mm256_permute2f128_pd(t0, t1, 0x20), _mm256_permute2f128_pd(t0, t1, 0x31));
+    _mm256_storeu_pd(o, _mm256_add_pd(_mm256_loadu_pd(o), s));
+  }
+};
+
+#define SVERTKA_CONV_ROW(r)             \
+  {                                     \
+    const V ar = X::bcast(a + (r));     \
+    c##r##0 = X::fma(ar, b0, c##r##0);  \
+    c##r##1 = X::fma(ar, b1, c##r##1);  \
+  }
+#define SVERTKA_CONV_STORE(r)                                           \
+  {                                                                     \
+    T* cr = c + (r) * ldc;                                              \
+    if (acc) {                                                          \
+      c##r##0 = X::add(c##r##0, X::load(cr));                           \
+      c##r##1 = X::add(c##r##1, X::load(cr + W));                       \
+    }                                                                   \
+    X::store(cr, c##r##0);                                              \
+    X::store(cr + W, c##r##1);                                          \
+  }
+
+struct Avx2 {
+  static constexpr i64 mr = 6;
+  static constexpr i64 panels = 1;
+  static constexpr i64 dot_cols = 3;
+  // C must be 64-byte aligned with ldc a multiple of NR (the packed buffers are).
+  template <class T>
+  SVERTKA_CONV_AVX2 static void micro(i64 kc, const T* __restrict a, const T* __restrict b, i64, i64, T* c, i64 ldc,
+                                      bool acc) {
+    using X = V8<T>;
+    using V = typename X::V;
+    constexpr i64 W = VW<T>;
+    V c00 = X::zero(), c01 = X::zero(), c10 = X::zero(), c11 = X::zero(), c20 = X::zero(), c21 = X::zero();
+    V c30 = X::zero(), c31 = X::zero(), c40 = X::zero(), c41 = X::zero(), c50 = X::zero(), c51 = X::zero();
+#pragma GCC unroll 4
+    for (i64 k = 0; k < kc; ++k) {
+      const V b0 = X::load(b), b1 = X::load(b + W);
+      SVERTKA_CONV_ROW(0) SVERTKA_CONV_ROW(1) SVERTKA_CONV_ROW(2) SVERTKA_CONV_ROW(3) SVERTKA_CONV_ROW(4)
+      SVERTKA_CONV_ROW(5)
+      a += mr;
+      b += 2 * W;
+    }
+    SVERTKA_CONV_STORE(0) SVERTKA_CONV_STORE(1) SVERTKA_CONV_STORE(2) SVERTKA_CONV_STORE(3) SVERTKA_CONV_STORE(4)
+    SVERTKA_CONV_STORE(5)
+  }
+
+  template <class T>
+  SVERTKA_CONV_AVX2 static void dot(i64 kc, const T* a, i64 lda, const T* b, i64 ldb, T* o, i64 ldo) {
+    using X = V8<T>;
+    using V = typename X::V;
+    constexpr i64 W = VW<T>;
+    V s00 = X::zero(), s01 = X::zero(), s02 = X::zero(), s10 = X::zero(), s11 = X::zero(), s12 = X::zero();
+    V s20 = X::zero(), s21 = X::zero(), s22 = X::zero(), s30 = X::zero(), s31 = X::zero(), s32 = X::zero();
+    const T *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+    const T *b0p = b, *b1p = b + ldb, *b2p = b + 2 * ldb;
+#pragma GCC unroll 2
+    for (i64 t = 0; t < kc; t += W) {
+      const V b0 = X::load(b0p + t), b1 = X::load(b1p + t), b2 = X::load(b2p + t);
+      V ai = X::load(a0 + t);
+      s00 = X::fma(ai, b0, s00), s01 = X::fma(ai, b1, s01), s02 = X::fma(ai, b2, s02);
+      ai = X::load(a1 + t);
+      s10 = X::fma(ai, b0, s10), s11 = X::fma(ai, b1, s11), s12 = X::fma(ai, b2, s12);
+      ai = X::load(a2 + t);
+      s20 = X::fma(ai, b0, s20), s21 = X::fma(ai, b1, s21), s22 = X::fma(ai, b2, s22);
+      ai = X::load(a3 + t);
+      s30 = X::fma(ai, b0, s30), s31 = X::fma(ai, b1, s31), s32 = X::fma(ai, b2, s32);
+    }
+    X::add_sums4(o, s00, s10, s20, s30);
+    X::add_sums4(o + ldo, s01, s11, s21, s31);
+    X::add_sums4(o + 2 * ldo, s02, s12, s22, s32);
+  }
+
+  template <class T>
+  SVERTKA_CONV_AVX2 static void load_panel(const PanelMap& m, const T* src, i64 img, const i32* lane_img, T* d) {
+    using X = V8<T>;
+    constexpr i64 W = VW<T>;
+    switch (m.kind) {
+      case Kind::zero:
+        X::store(d, X::zero());
+        X::store(d + W, X::zero());
+        break;
+      case Kind::contiguous: {
+        const T* p = src + m.image * img + m.base;
+        X::store(d, X::loadu(p));
+        X::store(d + W, X::loadu(p + W));
+        break;
+      }
+      case Kind::masked: {
+        const T* p = src + m.image * img + m.base;
+        X::store(d, X::maskload(p, X::mask(m.off)));
+        X::store(d + W, X::maskload(p + W, X::mask(m.off + W)));
+        break;
+      }
+      case Kind::window:
+        if constexpr (std::is_same_v<T, float>) {
+          const T* p = src + m.image * img;
+          X::store(d, window8(p, m.off, m.lo[0], m.span[0]));
+          X::store(d + W, window8(p, m.off + W, m.lo[1], m.span[1]));
+          break;
+        }
+        [[fallthrough]];
+      case Kind::gather: {
+        const T* p = src + m.image * img;
+        X::store(d, X::gather(p, m.off));
+        X::store(d + W, X::gather(p, m.off + W));
+        break;
+      }
+      case Kind::mixed:
+        for (i64 i = 0; i < NR<T>; ++i) d[i] = m.off[i] >= 0 ? src[lane_img[i] * img + m.off[i]] : T(0);
+        break;
+    }
+  }
+
+  template <class T>
+  SVERTKA_CONV_AVX2 static void scatter_panel(const PanelMap& m, T* dst, i64 img, const i32* lane_img, const T* s) {
+    using X = V8<T>;
+    constexpr i64 W = VW<T>;
+    switch (m.kind) {
+      case Kind::zero: break;
+      case Kind::contiguous: {
+        T* p = dst + m.image * img + m.base;
+        X::storeu(p, X::add(X::loadu(p), X::load(s)));
+        X::storeu(p + W, X::add(X::loadu(p + W), X::load(s + W)));
+        break;
+      }
+      case Kind::masked: {
+        T* p = dst + m.image * img + m.base;
+        for (i64 h = 0; h < 2; ++h) {
+          const __m256i mk = X::mask(m.off + h * W);
+          if (m.inside[h])  // whole vector inside the plane: add 0 where no lane lands
+            X::storeu(p + h * W, X::add(X::loadu(p + h * W), X::and_(X::load(s + h * W), mk)));
+          else
+            X::maskstore(p + h * W, mk, X::add(X::maskload(p + h * W, mk), X::load(s + h * W)));
+        }
+        break;
+      }
+      case Kind::window:
+        if constexpr (std::is_same_v<T, float>) {
+          T* p = dst + m.image * img;
+          scatter_window8(p, m, 0, s);
+          scatter_window8(p, m, 1, s + W);
+          break;
+        }
+        [[fallthrough]];
+      case Kind::gather: {
+        T* p = dst + m.image * img;
+        for (i64 i = 0; i < NR<T>; ++i)
+          if (m.off[i] >= 0) p[m.off[i]] += s[i];
+        break;
+      }
+      case Kind::mixed:
+        for (i64 i = 0; i < NR<T>; ++i)
+          if (m.off[i] >= 0) dst[lane_img[i] * img + m.off[i]] += s[i];
+        break;
+    }
+  }
+
+  // Adds the 8 floats s (half h of a window panel) to p at their offsets: for each 8-float piece of
+  // the window, the lanes landing there are permuted into place (a level per lane sharing an offset)
+  // and added; a piece inside the plane is loaded and stored whole (AMD's masked stores are slow),
+  // others with a masked load / store touching only the positions hit.
+  SVERTKA_CONV_AVX2 static void scatter_window8(float* p, const PanelMap& m, int h, const float* s) {
+    const __m256 v = _mm256_load_ps(s);
+    for (int o = 0; o < 2 && 8 * o < m.span[h]; ++o) {
+      __m256i has = _mm256_setzero_si256();
+      __m256 add = _mm256_setzero_ps();
+      for (int l = 0; l < m.levels[h]; ++l) {
+        const __m256i inv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m.inv[h][o][l])));
+        const __m256i hl = _mm256_cmpgt_epi32(inv, _mm256_set1_epi32(-1));
+        add = _mm256_add_ps(add, _mm256_and_ps(_mm256_permutevar8x32_ps(v, inv), _mm256_castsi256_ps(hl)));
+        if (l == 0) has = hl;
+      }
+      float* q = p + m.lo[h] + 8 * o;
+      if (m.inside[h] & (1u << o))
+        _mm256_storeu_ps(q, _mm256_add_ps(_mm256_loadu_ps(q), add));
+      else
+        _mm256_maskstore_ps(q, has, _mm256_add_ps(_mm256_maskload_ps(q, has), add));
+    }
+    for (unsigned bits = m.extra[h]; bits; bits &= bits - 1) {
+      const int i = __builtin_ctz(bits);
+      p[m.off[8 * h + i]] += s[i];
+    }
+  }
+
+  // 8 floats at offsets off[0..8) (−1: zero) that lie within [lo, lo + span), span ≤ 16: masked loads
+  // of the window (never touching memory outside it) and a lane permutation.
+  SVERTKA_CONV_AVX2 static __m256 window8(const float* p, const i32* off, i32 lo, i32 span) {
+    const __m256i o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off));
+    const __m256i valid = _mm256_cmpgt_epi32(o, _mm256_set1_epi32(-1));
+    const __m256i idx = _mm256_sub_epi32(o, _mm256_set1_epi32(lo));
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 v0 = _mm256_maskload_ps(p + lo, _mm256_cmpgt_epi32(_mm256_set1_epi32(span), iota));
+    __m256 r = _mm256_permutevar8x32_ps(v0, idx);
+    if (span > 8) {
+      const __m256 v1 = _mm256_maskload_ps(p + lo + 8, _mm256_cmpgt_epi32(_mm256_set1_epi32(span - 8), iota));
+      const __m256 hi = _mm256_castsi256_ps(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32(7)));
+      r = _mm256_blendv_ps(r, _mm256_permutevar8x32_ps(v1, idx), hi);
+    }
+    return _mm256_and_ps(r, _mm256_castsi256_ps(valid));
+  }
+
+  // out[q] = Σ_t src[t][q + off[t]] over the taps with 0 ≤ q + off[t] < len (masked loads: the
+  // lanes outside are never read); nq a multiple of the vector width.
+  template <class T>
+  SVERTKA_CONV_AVX2 static void gather_taps(i64 nq, i64 nt, const T* const* src, const i64* off, i64 len, T* out) {
+    using X = V8<T>;
+    using V = typename X::V;
+    constexpr i64 W = VW<T>;
+    for (i64 q = 0; q < nq; q += W) {
+      V a0 = X::zero(), a1 = X::zero();
+      i64 t = 0;
+      for (; t + 2 <= nt; t += 2) {
+        a0 = X::add(a0, X::maskload(src[t] + q + off[t], X::range(q + off[t], len)));
+        a1 = X::add(a1, X::maskload(src[t + 1] + q + off[t + 1], X::range(q + off[t + 1], len)));
+      }
+      if (t < nt) a0 = X::add(a0, X::maskload(src[t] + q + off[t], X::range(q + off[t], len)));
+      X::storeu(out + q, X::add(a0, a1));
+    }
+  }
+
+  template <class T>
+  SVERTKA_CONV_AVX2 static void taps(i64 n, i64 S, const T* const* src, const T* w, T* acc) {
+    using X = V8<T>;
+    using V = typename X::V;
+    constexpr i64 W = VW<T>;
+    i64 v = 0;
+    for (; v + 4 * W <= n; v += 4 * W) {
+      V a0 = X::loadu(acc + v), a1 = X::loadu(acc + v + W), a2 = X::loadu(acc + v + 2 * W), a3 = X::loadu(acc + v + 3 * W);
+      for (i64 s = 0; s < S; ++s) {
+        const V ws = X::bcast(w + s);
+        const T* p = src[s] + v;
+        a0 = X::fma(ws, X::loadu(p), a0);
+        a1 = X::fma(ws, X::loadu(p + W), a1);
+        a2 = X::fma(ws, X::loadu(p + 2 * W), a2);
+        a3 = X::fma(ws, X::loadu(p + 3 * W), a3);
+      }
+      X::storeu(acc + v, a0), X::storeu(acc + v + W, a1), X::storeu(acc + v + 2 * W, a2), X::storeu(acc + v + 3 * W, a3);
+    }
+    for (; v < n; v += W) {  // the last 1 to 3 vectors: two chains (even and odd taps), not one long one
+      V a0 = X::loadu(acc + v), a1 = X::zero();
+      i64 s = 0;
+      for (; s + 2 <= S; s += 2) {
+        a0 = X::fma(X::bcast(w + s), X::loadu(src[s] + v), a0);
+        a1 = X::fma(X::bcast(w + s + 1), X::loadu(src[s + 1] + v), a1);
+      }
+      if (s < S) a0 = X::fma(X::bcast(w + s), X::loadu(src[s] + v), a0);
+      X::storeu(acc + v, X::add(a0, a1));
+    }
+  }
+  // lanes[s·W + l] += Σ_v g[v·W + l]·src[s][v·W + l]: four taps at a time share each load of g
+  template <class T>
+  SVERTKA_CONV_AVX2 static void dot_taps(i64 n, i64 S, const T* g, const T* const* src, T* lanes) {
+    using X = V8<T>;
+    using V = typename X::V;
+    constexpr i64 W = VW<T>;
+    i64 s = 0;
+    for (; s + 4 <= S; s += 4) {
+      V a0 = X::loadu(lanes + s * W), a1 = X::loadu(lanes + (s + 1) * W), a2 = X::loadu(lanes + (s + 2) * W),
+        a3 = X::loadu(lanes + (s + 3) * W);
+      const T *p0 = src[s], *p1 = src[s + 1], *p2 = src[s + 2], *p3 = src[s + 3];
+      for (i64 v = 0; v < n; v += W) {
+        const V gv = X::loadu(g + v);
+        a0 = X::fma(gv, X::loadu(p0 + v), a0);
+        a1 = X::fma(gv, X::loadu(p1 + v), a1);
+        a2 = X::fma(gv, X::loadu(p2 + v), a2);
+        a3 = X::fma(gv, X::loadu(p3 + v), a3);
+      }
+      X::storeu(lanes + s * W, a0), X::storeu(lanes + (s + 1) * W, a1);
+      X::storeu(lanes + (s + 2) * W, a2), X::storeu(lanes + (s + 3) * W, a3);
+    }
+    for (; s < S; ++s) {
+      V a = X::loadu(lanes + s * W);
+      for (i64 v = 0; v < n; v += W) a = X::fma(X::loadu(g + v), X::loadu(src[s] + v), a);
+      X::storeu(lanes + s * W, a);
+    }
+  }
+};
+#undef SVERTKA_CONV_ROW
+#undef SVERTKA_CONV_STORE
+#endif  // SVERTKA_CONV_X86
+
+}  // namespace svertka::kernels::conv

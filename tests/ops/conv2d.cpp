@@ -1,0 +1,400 @@
+#include "support.hpp"
+
+#include <array>
+#include <cstring>
+#include <string>
+
+#include "conv2d_reference.hpp"
+
+using namespace svtest;
+namespace tp = svertka::tape;
+using sv::PadMode;
+using sv::kernels::Conv2dAlgo;
+
+namespace {
+
+constexpr std::array<PadMode, 5> all_modes{PadMode::zeros, PadMode::reflect, PadMode::replicate, PadMode::circular,
+                                           PadMode::symmetric};
+constexpr std::array<Conv2dAlgo, 2> both_algos{Conv2dAlgo::gemm, Conv2dAlgo::direct};
+
+// Every instruction set this CPU runs, each chosen in turn (the automatic choice restored after).
+template <class F>
+void for_each_isa(F&& f) {
+  using sv::kernels::Conv2dIsa;
+  for (Conv2dIsa isa : {Conv2dIsa::generic, Conv2dIsa::avx2, Conv2dIsa::avx512}) {
+    if (!sv::kernels::conv2d_isa_supported(isa)) continue;
+    sv::kernels::set_conv2d_isa(isa);
+    BOOST_TEST_CONTEXT("isa " << static_cast<int>(isa)) { f(); }
+  }
+  sv::kernels::set_conv2d_isa(Conv2dIsa::automatic);
+}
+
+struct Case {
+  std::int64_t N, C, H, W, K, R, S;
+  sv::Size2d stride, dilation;
+  sv::Padding2d padding;
+  std::int64_t groups;
+  sv::Conv2dOptions options(PadMode mode, Conv2dAlgo algo = Conv2dAlgo::automatic) const {
+    return {.stride = stride, .dilation = dilation, .padding = padding, .pad_mode = mode, .groups = groups, .algo = algo};
+  }
+};
+
+template <class T>
+struct Run {
+  sv::Tensor<T> y, dx, dw, db;
+};
+
+// The op, called as the engines call it; the gradients start at `pre` so that accumulation shows.
+template <class T>
+Run<T> run_op(const sv::Tensor<T>& x, const sv::Tensor<T>& w, const sv::Tensor<T>& b, const sv::Tensor<T>& gy,
+              const sv::Conv2dOptions& o, T pre = T(0)) {
+  const sv::ops::Conv2d op{o};
+  Run<T> r{sv::Tensor<T>::empty(op.output_shape(x.shape(), w.shape(), b.shape())), sv::Tensor<T>::full(x.shape(), pre),
+           sv::Tensor<T>::full(w.shape(), pre), sv::Tensor<T>::full(b.shape(), pre)};
+  op.forward(x, w, b, r.y);
+  op.backward(sv::ops::NoSaved{}, x, w, b, r.y, gy, &r.dx, &r.dw, &r.db);
+  return r;
+}
+
+// max |a − pre − ref| relative to the largest |ref| (at least 1)
+template <class T>
+double error(const sv::Tensor<T>& a, const sv::Tensor<double>& ref, double pre = 0) {
+  BOOST_REQUIRE(a.shape() == ref.shape());
+  double m = 0, scale = 1;
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    m = std::max(m, std::abs(static_cast<double>(a.data()[i]) - pre - ref.data()[i]));
+    scale = std::max(scale, std::abs(ref.data()[i]));
+  }
+  return m / scale;
+}
+
+template <class T>
+void check_against_reference(const Case& cs, PadMode mode, Conv2dAlgo algo, std::uint64_t seed) {
+  const auto o = cs.options(mode, algo);
+  const auto x = random<T>({cs.N, cs.C, cs.H, cs.W}, seed), w = random<T>({cs.K, cs.C / cs.groups, cs.R, cs.S}, seed + 1);
+  const auto b = random<T>({cs.K}, seed + 2);
+  const sv::Shape ys = sv::ops::Conv2d{o}.output_shape(x.shape(), w.shape());
+  const auto gy = random<T>(ys, seed + 3);
+  const auto ref = conv_ref::conv(x, w, b, gy, o);
+  const Run<T> r = run_op(x, w, b, gy, o, T(0.5));
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
+  const std::string what = fmt::format("{} {} {} case [{},{},{},{}] w [{},{},{},{}]", sv::dtype_name<T>(), mode,
+                                       algo == Conv2dAlgo::gemm ? "gemm" : "direct", cs.N, cs.C, cs.H, cs.W, cs.K,
+                                       cs.C / cs.groups, cs.R, cs.S);
+  BOOST_TEST_CONTEXT(what) {
+    BOOST_TEST(error(r.y, ref.y) < tol);
+    BOOST_TEST(error(r.dx, ref.dx, 0.5) < tol);
+    BOOST_TEST(error(r.dw, ref.dw, 0.5) < tol);
+    BOOST_TEST(error(r.db, ref.db, 0.5) < tol);
+  }
+}
+
+// N, C, H, W, K, R, S, stride, dilation, padding (top, bottom, left, right), groups
+const Case value_cases[] = {
+    {2, 3, 9, 8, 4, 3, 3, {1, 1}, {1, 1}, {1, 2, 0, 1}, 1},   // asymmetric padding
+    {1, 4, 10, 9, 6, 3, 2, {2, 1}, {1, 2}, {2, 1, 3, 0}, 2},  // stride, dilation, groups
+    {2, 6, 7, 7, 6, 3, 3, {1, 2}, {2, 1}, {2, 2, 1, 1}, 6},   // depthwise
+    {3, 5, 7, 7, 8, 2, 3, {1, 1}, {1, 1}, {0, 1, 1, 0}, 1},   // panels spanning two images
+    {1, 2, 12, 11, 3, 5, 5, {3, 2}, {1, 1}, {4, 4, 3, 5}, 1},
+    {1, 2, 3, 4, 5, 3, 3, {1, 1}, {2, 1}, {5, 6, 7, 4}, 1},   // padding wider than the input
+    {1, 32, 6, 6, 300, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // several depth chunks and row blocks
+    {2, 1, 28, 28, 6, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // LeNet's first layer
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(ops_conv2d)
+
+BOOST_AUTO_TEST_CASE(values_and_gradients_match_a_naive_reference) {
+  for_each_isa([] {
+    std::uint64_t seed = 100;
+    for (const Case& cs : value_cases)
+      for (PadMode mode : all_modes)
+        for (Conv2dAlgo algo : both_algos) {
+          check_against_reference<float>(cs, mode, algo, seed);
+          check_against_reference<double>(cs, mode, algo, seed);
+          seed += 4;
+        }
+  });
+}
+
+BOOST_AUTO_TEST_CASE(an_isa_the_cpu_lacks_is_refused) {
+  using sv::kernels::Conv2dIsa;
+  BOOST_TEST(sv::kernels::conv2d_isa_supported(Conv2dIsa::generic));
+  BOOST_TEST((sv::kernels::conv2d_isa() != Conv2dIsa::automatic));
+  if (!sv::kernels::conv2d_isa_supported(Conv2dIsa::avx512))
+    BOOST_CHECK_EXCEPTION(sv::kernels::set_conv2d_isa(Conv2dIsa::avx512), sv::OptionError,
+                          message_has({"set_conv2d_isa", "AVX-512"}));
+}
+
+BOOST_AUTO_TEST_CASE(the_algorithm_is_chosen_by_shape) {
+  auto algo = [](std::int64_t C, std::int64_t K, std::int64_t groups) {
+    return sv::ops::Conv2d{{.groups = groups}}.geometry({8, C, 16, 16}, {K, C / groups, 3, 3});
+  };
+  using sv::kernels::conv2d_algorithm;
+  BOOST_TEST((conv2d_algorithm(algo(1, 6, 1)) == Conv2dAlgo::direct));    // LeNet c1
+  BOOST_TEST((conv2d_algorithm(algo(32, 32, 32)) == Conv2dAlgo::direct));  // depthwise
+  BOOST_TEST((conv2d_algorithm(algo(6, 16, 1)) == Conv2dAlgo::gemm));     // LeNet c2
+  BOOST_TEST((conv2d_algorithm(algo(64, 64, 1)) == Conv2dAlgo::gemm));
+  BOOST_TEST((conv2d_algorithm(algo(3, 96, 1)) == Conv2dAlgo::gemm));     // AlexNet c1
+}
+
+// The lecture's zero padding: a 6×6 image in a frame of zeros, 8×8, read by a 1×1 identity kernel;
+// a 3×3 kernel with padding 1 keeps the size 6×6, and its top-left tap reads the frame.
+BOOST_AUTO_TEST_CASE(zero_padding_frames_the_image) {
+  auto x = sv::Tensor<double>::empty({1, 1, 6, 6});
+  for (std::int64_t i = 0; i < 36; ++i) x.data()[i] = static_cast<double>(i + 1);
+  const auto one = sv::Tensor<double>::ones({1, 1, 1, 1});
+  const auto y = tp::conv2d(tp::constant(x), tp::constant(one), {.padding = sv::Padding2d::all(1)}).value();
+  BOOST_TEST(y.shape() == (sv::Shape{1, 1, 8, 8}));
+  for (std::int64_t i = 0; i < 8; ++i)
+    for (std::int64_t j = 0; j < 8; ++j) {
+      const bool frame = i == 0 || j == 0 || i == 7 || j == 7;
+      BOOST_TEST(y(0, 0, i, j) == (frame ? 0.0 : x(0, 0, i - 1, j - 1)));
+    }
+  auto delta = sv::Tensor<double>::zeros({1, 1, 3, 3});
+  delta(0, 0, 0, 0) = 1;
+  const auto z = tp::conv2d(tp::constant(x), tp::constant(delta), {.padding = sv::Padding2d::all(1)}).value();
+  BOOST_TEST(z.shape() == (sv::Shape{1, 1, 6, 6}));
+  for (std::int64_t i = 0; i < 6; ++i)
+    for (std::int64_t j = 0; j < 6; ++j) BOOST_TEST(z(0, 0, i, j) == y(0, 0, i, j));
+  tp::clear();
+}
+
+// The lecture's pictures of reflection and replication padding, two pixels above and to the left of
+// the image with rows 1 2 3 4 5 6 / 6 7 8 9 8 7 / 1 2 3 4 5 6, read by a 1×1 identity kernel. The
+// slide's "reflection" rows (2 1 | 1 2 3 4 5 6, 7 6 | 6 7 8 9 8 7) repeat the edge pixel: that is
+// numpy's 'symmetric'; PyTorch's and numpy's 'reflect' does not repeat it (3 2 | 1 2 3 ...).
+BOOST_AUTO_TEST_CASE(reflection_and_replication_pictures) {
+  const auto x = sv::Tensor<double>::from({1, 1, 3, 6}, {1, 2, 3, 4, 5, 6, 6, 7, 8, 9, 8, 7, 1, 2, 3, 4, 5, 6});
+  const auto one = sv::Tensor<double>::ones({1, 1, 1, 1});
+  auto picture = [&](PadMode mode, std::vector<std::vector<double>> rows) {
+    const auto y = tp::conv2d(tp::constant(x), tp::constant(one), {.padding = {2, 0, 2, 0}, .pad_mode = mode}).value();
+    BOOST_TEST_CONTEXT(fmt::format("{}", mode)) {
+      BOOST_REQUIRE(y.shape() == (sv::Shape{1, 1, 5, 8}));
+      for (std::int64_t i = 0; i < 5; ++i)
+        for (std::int64_t j = 0; j < 8; ++j) BOOST_TEST(y(0, 0, i, j) == rows[i][j]);
+    }
+    tp::clear();
+  };
+  picture(PadMode::replicate, {{1, 1, 1, 2, 3, 4, 5, 6},
+                               {1, 1, 1, 2, 3, 4, 5, 6},
+                               {1, 1, 1, 2, 3, 4, 5, 6},
+                               {6, 6, 6, 7, 8, 9, 8, 7},
+                               {1, 1, 1, 2, 3, 4, 5, 6}});
+  picture(PadMode::symmetric, {{7, 6, 6, 7, 8, 9, 8, 7},
+                               {2, 1, 1, 2, 3, 4, 5, 6},
+                               {2, 1, 1, 2, 3, 4, 5, 6},
+                               {7, 6, 6, 7, 8, 9, 8, 7},
+                               {2, 1, 1, 2, 3, 4, 5, 6}});
+  picture(PadMode::reflect, {{3, 2, 1, 2, 3, 4, 5, 6},
+                             {8, 7, 6, 7, 8, 9, 8, 7},
+                             {3, 2, 1, 2, 3, 4, 5, 6},
+                             {8, 7, 6, 7, 8, 9, 8, 7},
+                             {3, 2, 1, 2, 3, 4, 5, 6}});
+  // a 3×3 delta kernel at its top-left tap reads the same padded pixels
+  auto delta = sv::Tensor<double>::zeros({1, 1, 3, 3});
+  delta(0, 0, 0, 0) = 1;
+  const auto z = tp::conv2d(tp::constant(x), tp::constant(delta), {.padding = {2, 0, 2, 0}, .pad_mode = PadMode::reflect}).value();
+  BOOST_REQUIRE(z.shape() == (sv::Shape{1, 1, 3, 6}));
+  BOOST_TEST(z(0, 0, 0, 0) == 3.0);
+  BOOST_TEST(z(0, 0, 1, 1) == 7.0);
+  BOOST_TEST(z(0, 0, 2, 5) == 4.0);
+  tp::clear();
+}
+
+// Wider than the input, reflect and symmetric repeat periodically as numpy.pad does (values from
+// numpy 1.24: np.pad([1, 2, 3], (7, 5), mode)).
+BOOST_AUTO_TEST_CASE(reflect_and_symmetric_wider_than_the_input_follow_numpy) {
+  const auto x = sv::Tensor<double>::from({1, 1, 1, 3}, {1, 2, 3});
+  const auto one = sv::Tensor<double>::ones({1, 1, 1, 1});
+  const std::vector<double> reflect{2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 2};
+  const std::vector<double> symmetric{1, 1, 2, 3, 3, 2, 1, 1, 2, 3, 3, 2, 1, 1, 2};
+  for (auto [mode, expected] : {std::pair{PadMode::reflect, reflect}, std::pair{PadMode::symmetric, symmetric}})
+    for (Conv2dAlgo algo : both_algos) {
+      const auto y = tp::conv2d(tp::constant(x), tp::constant(one),
+                                {.padding = {0, 0, 7, 5}, .pad_mode = mode, .algo = algo}).value();
+      BOOST_REQUIRE(y.shape() == (sv::Shape{1, 1, 1, 15}));
+      for (std::int64_t j = 0; j < 15; ++j) BOOST_TEST(y(0, 0, 0, j) == expected[j]);
+      // and the reference's own map agrees with numpy
+      const auto idx = conv_ref::pad_indices(3, 7, 5, mode);
+      for (std::int64_t j = 0; j < 15; ++j) BOOST_TEST(static_cast<double>(idx[j] + 1) == expected[j]);
+      tp::clear();
+    }
+  // numpy: np.pad([[1, 2], [3, 4]], ((3, 1), (4, 2)), 'symmetric')[0] = [3, 4, 4, 3, 3, 4, 4, 3]
+  const auto x2 = sv::Tensor<double>::from({1, 1, 2, 2}, {1, 2, 3, 4});
+  const auto y2 = tp::conv2d(tp::constant(x2), tp::constant(one), {.padding = {3, 1, 4, 2}, .pad_mode = PadMode::symmetric}).value();
+  const double row0[] = {3, 4, 4, 3, 3, 4, 4, 3};
+  for (std::int64_t j = 0; j < 8; ++j) BOOST_TEST(y2(0, 0, 0, j) == row0[j]);
+  tp::clear();
+}
+
+BOOST_AUTO_TEST_CASE(same_padding_gives_ceil_of_input_over_stride) {
+  struct SameCase { std::int64_t H, k, s; sv::Padding2d expected; };
+  const SameCase cases[] = {{7, 4, 1, {1, 2, 1, 2}}, {8, 3, 2, {0, 1, 0, 1}}, {7, 3, 2, {1, 1, 1, 1}}, {9, 4, 2, {1, 2, 1, 2}}};
+  for (const auto& c : cases) {
+    const sv::Padding2d p = sv::Padding2d::same({c.H, c.H}, {c.k, c.k}, {c.s, c.s});
+    BOOST_TEST((p == c.expected));
+    BOOST_TEST(p.bottom >= p.top);  // the extra pixel goes bottom / right
+    const sv::Conv2dOptions o{.stride = {c.s, c.s}, .padding = p, .pad_mode = PadMode::reflect};
+    const auto x = random({2, 3, c.H, c.H}, 7), w = random({4, 3, c.k, c.k}, 8), b = random({4}, 9);
+    const auto y = tp::conv2d(tp::constant(x), tp::constant(w), tp::constant(b), o).value();
+    const std::int64_t out = (c.H + c.s - 1) / c.s;
+    BOOST_TEST(y.shape() == (sv::Shape{2, 4, out, out}));
+    BOOST_TEST(error(y, conv_ref::conv(x, w, b, sv::Tensor<double>{}, o).y) < 1e-12);
+    tp::clear();
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gradcheck_every_mode_stride_dilation_groups) {
+  const Case cases[] = {
+      {1, 2, 5, 4, 2, 2, 3, {1, 2}, {2, 1}, {1, 2, 2, 0}, 1},
+      {2, 4, 4, 5, 4, 3, 3, {2, 1}, {1, 1}, {2, 1, 0, 1}, 2},
+      {1, 3, 5, 5, 3, 3, 3, {1, 1}, {2, 2}, {2, 2, 1, 3}, 3},  // depthwise, dilated
+  };
+  for (const Case& cs : cases)
+    for (PadMode mode : all_modes)
+      for (Conv2dAlgo algo : both_algos) {
+        const auto o = cs.options(mode, algo);
+        const auto x = random({cs.N, cs.C, cs.H, cs.W}, 11), w = random({cs.K, cs.C / cs.groups, cs.R, cs.S}, 12);
+        const auto b = random({cs.K}, 13);
+        BOOST_TEST_CONTEXT(fmt::format("{} {} groups {}", mode, algo == Conv2dAlgo::gemm ? "gemm" : "direct", cs.groups)) {
+          BOOST_TEST(gradcheck([&](auto& v) { return tp::conv2d(v[0], v[1], v[2], o); }, {x, w, b}));
+          BOOST_TEST(gradcheck([&](auto& v) { return tp::conv2d(v[0], v[1], o); }, {x, w}));
+        }
+      }
+}
+
+BOOST_AUTO_TEST_CASE(frozen_weight_gets_no_gradient_work) {
+  const sv::Conv2dOptions o{.padding = {1, 0, 2, 1}, .pad_mode = PadMode::reflect};
+  sv::Parameter<double> x(random({2, 3, 6, 5}, 21));
+  auto w = tp::constant(random({4, 3, 3, 3}, 22));
+  tp::sum(tp::conv2d(tp::param(x), w, o)).backward();
+  BOOST_TEST(!w.requires_grad());
+  BOOST_TEST(!w.grad().defined());
+  const auto ones = sv::Tensor<double>::ones(sv::ops::Conv2d{o}.output_shape(x.value().shape(), w.shape()));
+  const auto ref = conv_ref::conv(x.value(), w.value(), sv::Tensor<double>{}, ones, o);
+  BOOST_TEST(error(x.grad(), ref.dx) < 1e-12);
+  tp::clear();
+  // the op itself: null gradients are skipped, the others accumulate
+  auto gx = sv::Tensor<double>::zeros(x.value().shape());
+  auto y = sv::Tensor<double>::empty(ones.shape());
+  const sv::ops::Conv2d op{o};
+  op.forward(x.value(), w.value(), y);
+  op.backward(sv::ops::NoSaved{}, x.value(), w.value(), y, ones, &gx, static_cast<sv::Tensor<double>*>(nullptr));
+  op.backward<double>(sv::ops::NoSaved{}, x.value(), w.value(), y, ones, nullptr, nullptr);
+  BOOST_TEST(error(gx, ref.dx) < 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(pytorch_fixtures) {
+  struct Fixture { const char* name; sv::Conv2dOptions o; };
+  const Fixture fixtures[] = {
+      {"zeros_g2", {.stride = {2, 1}, .dilation = {1, 2}, .padding = {1, 2, 2, 1}, .groups = 2}},
+      {"reflect", {.dilation = {2, 1}, .padding = {2, 1, 1, 2}, .pad_mode = PadMode::reflect}},
+      {"replicate", {.stride = {2, 2}, .padding = sv::Padding2d::all(2), .pad_mode = PadMode::replicate}},
+      {"circular_dw", {.padding = {1, 1, 2, 2}, .pad_mode = PadMode::circular, .groups = 4}},
+      {"zeros_big", {.padding = sv::Padding2d::all(1)}},
+  };
+  for (const auto& f : fixtures) {
+    auto load = [&](const char* what) {
+      return sv::io::load_npy<double>(fmt::format("{}/conv2d/{}_{}.npy", SVERTKA_TEST_DATA_DIR, f.name, what));
+    };
+    const auto x = load("x"), w = load("w"), b = load("b"), gy = load("gy");
+    for_each_isa([&] {
+    for (Conv2dAlgo algo : both_algos) {
+      auto o = f.o;
+      o.algo = algo;
+      const Run<double> r = run_op(x, w, b, gy, o);
+      BOOST_TEST_CONTEXT(f.name << (algo == Conv2dAlgo::gemm ? " gemm" : " direct")) {
+        BOOST_TEST(max_abs_diff(r.y, load("y")) < 1e-12);
+        BOOST_TEST(max_abs_diff(r.dx, load("dx")) < 1e-12);
+        BOOST_TEST(max_abs_diff(r.dw, load("dw")) < 1e-12);
+        BOOST_TEST(max_abs_diff(r.db, load("db")) < 1e-12);
+      }
+    }
+    });
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bit_identical_at_one_and_two_threads) {
+  const int saved = sv::num_threads();
+  const Case cases[] = {{4, 16, 20, 19, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
+                        {3, 16, 21, 20, 32, 3, 3, {2, 1}, {1, 2}, {2, 1, 2, 1}, 4},
+                        {8, 2, 24, 24, 6, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1}};
+  for_each_isa([&] {
+  for (const Case& cs : cases)
+    for (Conv2dAlgo algo : both_algos) {
+      const auto o = cs.options(PadMode::reflect, algo);
+      const auto x = random<float>({cs.N, cs.C, cs.H, cs.W}, 31), w = random<float>({cs.K, cs.C / cs.groups, cs.R, cs.S}, 32);
+      const auto b = random<float>({cs.K}, 33);
+      const auto gy = random<float>(sv::ops::Conv2d{o}.output_shape(x.shape(), w.shape()), 34);
+      sv::set_num_threads(1);
+      const Run<float> one = run_op(x, w, b, gy, o);
+      sv::set_num_threads(2);
+      const Run<float> two = run_op(x, w, b, gy, o);
+      auto same = [](const sv::Tensor<float>& a, const sv::Tensor<float>& c) {
+        return std::memcmp(a.data(), c.data(), sizeof(float) * static_cast<std::size_t>(a.numel())) == 0;
+      };
+      BOOST_TEST_CONTEXT(fmt::format("groups {} {}", cs.groups, algo == Conv2dAlgo::gemm ? "gemm" : "direct")) {
+        BOOST_TEST(same(one.y, two.y));
+        BOOST_TEST(same(one.dx, two.dx));
+        BOOST_TEST(same(one.dw, two.dw));
+        BOOST_TEST(same(one.db, two.db));
+      }
+    }
+  });
+  sv::set_num_threads(saved);
+}
+
+BOOST_AUTO_TEST_CASE(repeated_calls_make_no_heap_allocation) {
+  const sv::Conv2dOptions o{.padding = sv::Padding2d::all(1), .pad_mode = PadMode::replicate};
+  const auto x = random<float>({4, 16, 20, 20}, 41), w = random<float>({24, 16, 3, 3}, 42), b = random<float>({24}, 43);
+  const auto gy = random<float>({4, 24, 20, 20}, 44);
+  for (int i = 0; i < 3; ++i) run_op(x, w, b, gy, o);
+  const auto before = heap_allocations();
+  for (int i = 0; i < 5; ++i) run_op(x, w, b, gy, o);
+  BOOST_TEST(heap_allocations() - before == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_inputs_are_rejected) {
+  auto c = [](const sv::Shape& xs, const sv::Shape& ws, sv::Conv2dOptions o = {}) {
+    return tp::conv2d(tp::constant(sv::Tensor<double>::zeros(xs)), tp::constant(sv::Tensor<double>::zeros(ws)), o);
+  };
+  using sv::ShapeError, sv::OptionError;
+  BOOST_CHECK_EXCEPTION(c({8, 3, 32, 32}, {16, 4, 3, 3}), ShapeError,
+                        message_has({"conv2d: input has 3 channels but weight expects 4 (x: [8,3,32,32], w: [16,4,3,3])"}));
+  BOOST_CHECK_EXCEPTION(c({3, 32, 32}, {16, 3, 3, 3}), ShapeError, message_has({"conv2d", "input", "rank 3", "[3,32,32]"}));
+  BOOST_CHECK_EXCEPTION(c({1, 3, 8, 8}, {16, 3, 3}), ShapeError, message_has({"conv2d", "weight", "rank 3", "[16,3,3]"}));
+  BOOST_CHECK_EXCEPTION(c({1, 8, 8, 8}, {16, 2, 3, 3}, {.groups = 2}), ShapeError,
+                        message_has({"conv2d", "8 channels", "expects 4", "2 per group", "2 groups", "[1,8,8,8]", "[16,2,3,3]"}));
+  BOOST_CHECK_EXCEPTION(c({1, 6, 8, 8}, {4, 2, 3, 3}, {.groups = 4}), ShapeError,
+                        message_has({"conv2d", "groups = 4", "6 channels", "[1,6,8,8]"}));
+  BOOST_CHECK_EXCEPTION(c({1, 4, 8, 8}, {6, 1, 3, 3}, {.groups = 4}), ShapeError,
+                        message_has({"conv2d", "groups = 4", "6 filters", "[6,1,3,3]"}));
+  BOOST_CHECK_EXCEPTION(c({1, 4, 8, 8}, {4, 4, 3, 3}, {.groups = 0}), OptionError, message_has({"conv2d", "groups", "0"}));
+  BOOST_CHECK_EXCEPTION(c({1, 4, 8, 8}, {4, 4, 3, 3}, {.stride = {0, 1}}), OptionError, message_has({"conv2d", "stride", "0x1"}));
+  BOOST_CHECK_EXCEPTION(c({1, 4, 8, 8}, {4, 4, 3, 3}, {.dilation = {1, -2}}), OptionError, message_has({"conv2d", "dilation", "1x-2"}));
+  BOOST_CHECK_EXCEPTION(c({1, 4, 8, 8}, {4, 4, 3, 3}, {.padding = {0, -1, 0, 0}}), OptionError,
+                        message_has({"conv2d", "padding", "bottom -1"}));
+  BOOST_CHECK_EXCEPTION(c({1, 4, 8, 8}, {4, 4, 0, 3}), ShapeError, message_has({"conv2d", "kernel size", "0x3", "[4,4,0,3]"}));
+  BOOST_CHECK_EXCEPTION(c({1, 1, 4, 4}, {1, 1, 5, 5}), ShapeError,
+                        message_has({"conv2d", "kernel spans 5x5", "padded input is only 4x4", "[1,1,4,4]", "[1,1,5,5]"}));
+  BOOST_CHECK_EXCEPTION(c({1, 1, 6, 6}, {1, 1, 3, 3}, {.dilation = {3, 3}}), ShapeError,
+                        message_has({"conv2d", "7x7", "dilation 3x3", "6x6"}));
+  BOOST_CHECK_EXCEPTION(c({0, 3, 8, 8}, {4, 3, 3, 3}), ShapeError, message_has({"conv2d", "input is empty", "[0,3,8,8]"}));
+  BOOST_CHECK_EXCEPTION(c({2, 3, 0, 8}, {4, 3, 3, 3}), ShapeError, message_has({"conv2d", "input is empty", "[2,3,0,8]"}));
+  BOOST_CHECK_EXCEPTION(c({2, 3, 8, 8}, {0, 3, 3, 3}), ShapeError, message_has({"conv2d", "weight is empty", "[0,3,3,3]"}));
+  auto x = tp::constant(sv::Tensor<double>::zeros({8, 3, 32, 32}));
+  auto w = tp::constant(sv::Tensor<double>::zeros({16, 3, 3, 3}));
+  BOOST_CHECK_EXCEPTION(tp::conv2d(x, w, tp::constant(sv::Tensor<double>::zeros({15})), {}), ShapeError,
+                        message_has({"conv2d", "bias must be [16]", "[15]"}));
+  // the kernels check their geometry too
+  sv::kernels::Conv2dGeometry g = sv::ops::Conv2d{}.geometry({1, 3, 8, 8}, {4, 3, 3, 3});
+  g.Ho = 7;
+  double buf[1024] = {};
+  BOOST_CHECK_EXCEPTION(sv::kernels::conv2d_forward<double>(g, buf, buf, nullptr, buf), ShapeError,
+                        message_has({"conv2d kernel", "output size"}));
+  tp::clear();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
