@@ -166,7 +166,7 @@ struct Avx512 : Avx2 {
     using X = Z<T>;
     using V = typename X::V;
     constexpr i64 W = NR<T>;
-    auto mask = [len](i64 start) {  // lanes l with 0 ≤ start + l < len
+    auto mask = [len, W](i64 start) {  // lanes l with 0 ≤ start + l < len
       const i64 lo = std::max<i64>(0, -start), hi = std::min<i64>(W, len - start);
       return hi <= lo ? 0u : ((hi >= 32 ? ~0u : (1u << hi) - 1) & ~((1u << lo) - 1));
     };
