@@ -10,8 +10,11 @@ namespace svertka::memory {
 namespace {
 
 // Size classes: multiples of 64 bytes up to 512, then four classes per power of two, so a block is
-// at most 25% larger than asked for.
-constexpr int n_classes = 8 + 4 * 58;
+// at most 25% larger than asked for. The largest class starts at 2^62 bytes; anything bigger is
+// refused with std::bad_alloc before a class is computed.
+constexpr int max_log2 = 62;
+constexpr int n_classes = 8 + 4 * (max_log2 - 9 + 1);
+constexpr std::size_t max_request = std::size_t{1} << max_log2;
 
 struct ClassOf {
   int index;
@@ -55,6 +58,7 @@ Pool& pool() {
 }  // namespace
 
 void* allocate(std::size_t bytes) {
+  if (bytes > max_request) throw std::bad_alloc();
   const ClassOf c = class_of(bytes);
   Pool& p = pool();
   {

@@ -1,5 +1,8 @@
 #include "support.hpp"
 
+#include <limits>
+#include <new>
+
 using namespace svtest;
 
 BOOST_AUTO_TEST_SUITE(core_memory)
@@ -31,6 +34,13 @@ BOOST_AUTO_TEST_CASE(many_sizes_round_trip) {
     for (std::int64_t i = 0; i < n; i += 997) BOOST_TEST(t.data()[i] == 0xAB);
     keep.push_back(t);
   }
+}
+
+BOOST_AUTO_TEST_CASE(absurd_requests_throw_bad_alloc) {
+  const auto before = sv::memory::stats();
+  BOOST_CHECK_THROW(sv::memory::allocate(std::numeric_limits<std::size_t>::max()), std::bad_alloc);
+  BOOST_CHECK_THROW(sv::memory::allocate((std::size_t{1} << 62) + 1), std::bad_alloc);
+  BOOST_TEST(sv::memory::stats().in_use_bytes == before.in_use_bytes);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
