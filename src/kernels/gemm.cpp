@@ -30,6 +30,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "svertka/core/error.hpp"
 
@@ -135,6 +136,7 @@ struct Vec<float> {
   SVERTKA_AVX2_INLINE static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
   SVERTKA_AVX2_INLINE static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
   SVERTKA_AVX2_INLINE static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  SVERTKA_AVX2_INLINE static V add(V a, V b) { return _mm256_add_ps(a, b); }
   SVERTKA_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   SVERTKA_AVX2_INLINE static void store6(float* p, V v) {  // the first 6 lanes
     _mm_storeu_ps(p, _mm256_castps256_ps128(v));
@@ -170,6 +172,7 @@ struct Vec<double> {
   SVERTKA_AVX2_INLINE static void storeu(double* p, V v) { _mm256_storeu_pd(p, v); }
   SVERTKA_AVX2_INLINE static V bcast(const double* p) { return _mm256_broadcast_sd(p); }
   SVERTKA_AVX2_INLINE static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  SVERTKA_AVX2_INLINE static V add(V a, V b) { return _mm256_add_pd(a, b); }
   SVERTKA_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   SVERTKA_AVX2_INLINE static void store2(double* p, V v) { _mm_storeu_pd(p, _mm256_castpd256_pd128(v)); }
   // r[i] = 4 consecutive k of row i  ->  r[k] = rows 0..3 at that k
@@ -479,6 +482,174 @@ void scale_c(i64 M, i64 N, T beta, T* C, i64 ldc) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Thin products: M == 1 (a row vector times a matrix), K == 1 (an outer product) and N == 1 with op(A)
+// stored by rows (a matrix times a column vector). There each operand element is used once or M
+// times at most, so packing would cost as much as the arithmetic: these go straight over the
+// operands with dot products and axpys. A strided vector operand is first copied into a contiguous
+// per-thread buffer (kept between calls). Threads split the output into fixed contiguous ranges and
+// every output element is computed by the same operations whatever the split.
+
+// The vector loops of the thin path. Generic: plain loops in a fixed order.
+struct ThinGeneric {
+  template <class T>
+  SVERTKA_INLINE static T dot(i64 n, const T* a, const T* b) {
+    T s[4] = {};
+    i64 k = 0;
+    for (; k + 4 <= n; k += 4)
+      for (i64 l = 0; l < 4; ++l) s[l] += a[k + l] * b[k + l];
+    T r = (s[0] + s[1]) + (s[2] + s[3]);
+    for (; k < n; ++k) r += a[k] * b[k];
+    return r;
+  }
+  template <class T>
+  SVERTKA_INLINE static void axpy(i64 n, T s, const T* x, T* y) {
+    for (i64 j = 0; j < n; ++j) y[j] += s * x[j];
+  }
+};
+
+#ifdef SVERTKA_GEMM_AVX2
+struct ThinAvx2 {
+  // Four vector accumulators, combined pairwise, then the lanes in order, then the scalar tail.
+  template <class T>
+  SVERTKA_AVX2 static T dot(i64 n, const T* a, const T* b) {
+    using X = Vec<T>;
+    using V = typename X::V;
+    constexpr i64 w = 32 / static_cast<i64>(sizeof(T));
+    V s0 = X::zero(), s1 = X::zero(), s2 = X::zero(), s3 = X::zero();
+    i64 k = 0;
+    for (; k + 4 * w <= n; k += 4 * w) {
+      s0 = X::fma(X::loadu(a + k), X::loadu(b + k), s0);
+      s1 = X::fma(X::loadu(a + k + w), X::loadu(b + k + w), s1);
+      s2 = X::fma(X::loadu(a + k + 2 * w), X::loadu(b + k + 2 * w), s2);
+      s3 = X::fma(X::loadu(a + k + 3 * w), X::loadu(b + k + 3 * w), s3);
+    }
+    for (; k + w <= n; k += w) s0 = X::fma(X::loadu(a + k), X::loadu(b + k), s0);
+    alignas(32) T lanes[w];
+    X::storeu(lanes, X::add(X::add(s0, s1), X::add(s2, s3)));
+    T r = 0;
+    for (i64 l = 0; l < w; ++l) r += lanes[l];
+    for (; k < n; ++k) r += a[k] * b[k];
+    return r;
+  }
+  template <class T>
+  SVERTKA_AVX2 static void axpy(i64 n, T s, const T* x, T* y) {
+    using X = Vec<T>;
+    constexpr i64 w = 32 / static_cast<i64>(sizeof(T));
+    const auto vs = X::set1(s);
+    i64 j = 0;
+    for (; j + 2 * w <= n; j += 2 * w) {
+      X::storeu(y + j, X::fma(vs, X::loadu(x + j), X::loadu(y + j)));
+      X::storeu(y + j + w, X::fma(vs, X::loadu(x + j + w), X::loadu(y + j + w)));
+    }
+    for (; j + w <= n; j += w) X::storeu(y + j, X::fma(vs, X::loadu(x + j), X::loadu(y + j)));
+    for (; j < n; ++j) y[j] += s * x[j];
+  }
+};
+#endif
+
+enum class ThinCase { none, row, outer, column };
+
+template <class T>
+ThinCase thin_case(const Problem<T>& p) {
+  if (p.M == 1) return ThinCase::row;
+  if (p.K == 1) return ThinCase::outer;
+  if (p.N == 1 && p.ta == Trans::no) return ThinCase::column;
+  return ThinCase::none;
+}
+
+// out = beta·out + alpha·v, without reading out when beta == 0.
+template <class T>
+T combine(T v, T alpha, T beta, const T* out) {
+  return beta == T(0) ? alpha * v : alpha * v + beta * *out;
+}
+
+// The thin product on outputs [lo, hi) of its parallel dimension (N for `row`, M otherwise); `vec` is
+// the contiguous vector operand: op(A)'s row (row), op(B)'s row (outer) or op(B)'s column (column).
+template <class Ops, class T>
+void thin_range(const Problem<T>& p, ThinCase c, const T* vec, i64 lo, i64 hi) {
+  if (c == ThinCase::row) {
+    T* out = p.C;
+    if (p.tb == Trans::yes) {  // B is [N, K]: one dot product per output
+      for (i64 j = lo; j < hi; ++j) out[j] = combine(Ops::dot(p.K, vec, p.B + j * p.ldb), p.alpha, p.beta, out + j);
+      return;
+    }
+    scale_c(i64{1}, hi - lo, p.beta, out + lo, p.ldc);  // B is [K, N]: rows of B added into C
+    for (i64 k = 0; k < p.K; ++k) Ops::axpy(hi - lo, p.alpha * vec[k], p.B + k * p.ldb + lo, out + lo);
+  } else if (c == ThinCase::outer) {
+    for (i64 i = lo; i < hi; ++i) {
+      T* out = p.C + i * p.ldc;
+      const T a = p.ta == Trans::no ? p.A[i * p.lda] : p.A[i];
+      scale_c(i64{1}, p.N, p.beta, out, p.ldc);
+      Ops::axpy(p.N, p.alpha * a, vec, out);
+    }
+  } else {  // column: op(A) = A is [M, K] by rows
+    for (i64 i = lo; i < hi; ++i) {
+      T* out = p.C + i * p.ldc;
+      *out = combine(Ops::dot(p.K, p.A + i * p.lda, vec), p.alpha, p.beta, out);
+    }
+  }
+}
+
+template <class T>
+using ThinRunner = void (*)(const Problem<T>& p, ThinCase c, const T* vec, i64 lo, i64 hi);
+
+template <class T>
+__attribute__((flatten)) void thin_generic(const Problem<T>& p, ThinCase c, const T* vec, i64 lo, i64 hi) {
+  thin_range<ThinGeneric>(p, c, vec, lo, hi);
+}
+
+#ifdef SVERTKA_GEMM_AVX2
+template <class T>
+SVERTKA_AVX2 __attribute__((flatten)) void thin_avx2(const Problem<T>& p, ThinCase c, const T* vec, i64 lo, i64 hi) {
+  thin_range<ThinAvx2>(p, c, vec, lo, hi);
+}
+#endif
+
+template <class T>
+ThinRunner<T> select_thin_runner() {
+#ifdef SVERTKA_GEMM_AVX2
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &thin_avx2<T>;
+#endif
+  return &thin_generic<T>;
+}
+
+// The vector operand of a thin product, contiguous: a pointer into A or B when it already is, else a
+// copy in `buffer`.
+template <class T>
+const T* thin_vector(const Problem<T>& p, ThinCase c, std::vector<T>& buffer) {
+  const T* src;
+  i64 n, stride;
+  if (c == ThinCase::row) {  // op(A)[0, k]
+    src = p.A, n = p.K, stride = p.ta == Trans::no ? 1 : p.lda;
+  } else if (c == ThinCase::outer) {  // op(B)[0, j]
+    src = p.B, n = p.N, stride = p.tb == Trans::no ? 1 : p.ldb;
+  } else {  // op(B)[k, 0]
+    src = p.B, n = p.K, stride = p.tb == Trans::no ? p.ldb : 1;
+  }
+  if (stride == 1) return src;
+  if (static_cast<i64>(buffer.size()) < n) buffer.resize(static_cast<std::size_t>(n));
+  for (i64 k = 0; k < n; ++k) buffer[static_cast<std::size_t>(k)] = src[k * stride];
+  return buffer.data();
+}
+
+template <class T>
+void run_thin(const Problem<T>& p, ThinCase c, bool parallel) {
+  static const ThinRunner<T> run = select_thin_runner<T>();
+  thread_local std::vector<T> buffer;
+  const T* vec = thin_vector(p, c, buffer);
+  const i64 n = c == ThinCase::row ? p.N : p.M;
+  if (!parallel) return run(p, c, vec, 0, n);
+#pragma omp parallel
+  {
+    const i64 parts = omp_get_num_threads(), id = omp_get_thread_num();
+    const i64 lo = std::min(n, ceil_div(n * id / parts, i64{16}) * 16);
+    const i64 hi = id + 1 == parts ? n : std::min(n, ceil_div(n * (id + 1) / parts, i64{16}) * 16);
+    if (lo < hi) run(p, c, vec, lo, hi);
+  }
+}
+
 void check_args(i64 M, i64 N, i64 K, bool ta, bool tb, i64 lda, i64 ldb, i64 ldc) {
   const char* what = M < 0 || N < 0 || K < 0 ? "negative size"
                      : lda < (ta ? M : K)    ? "lda is smaller than a row of A"
@@ -503,11 +674,17 @@ void gemm(Trans ta, Trans tb, i64 M, i64 N, i64 K, T alpha, const T* A, i64 lda,
   static const RectangleRunner<T> run = select_rectangle_runner<T>();
   const Problem<T> p{ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
 
-  // Below ~64^3 multiply-adds a parallel region costs more than it saves; inside an active region
-  // (nested parallelism off) a new region would get one thread anyway.
+  // Below ~64^3 multiply-adds a parallel region costs more than it saves (thin products are memory
+  // bound: below ~2^20 elements); inside an active region (nested parallelism off) a new region would
+  // get one thread anyway.
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int threads = omp_get_max_threads();
-  if (threads <= 1 || work < 64.0 * 64.0 * 64.0 || omp_get_active_level() >= omp_get_max_active_levels()) {
+  const bool nested = omp_get_active_level() >= omp_get_max_active_levels();
+  if (const ThinCase c = thin_case(p); c != ThinCase::none) {
+    run_thin(p, c, threads > 1 && !nested && work >= 1024.0 * 1024.0);
+    return;
+  }
+  if (threads <= 1 || work < 64.0 * 64.0 * 64.0 || nested) {
     run_thread(p, run, 0, 1);
     return;
   }

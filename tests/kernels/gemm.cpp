@@ -133,15 +133,43 @@ struct Sizes {
 };
 
 // Odd sizes around the register tile (6 x 16 floats, 6 x 8 doubles) and the cache blocks, vectors
-// (M or N = 1), several k blocks, and sizes above the threshold where OpenMP threads start.
+// (M or N = 1), several k blocks, and sizes above the threshold where OpenMP threads start — for
+// the packed path and for the thin path (M = 1, K = 1, N = 1) alike.
 const Sizes sizes[] = {{1, 1, 1},     {1, 17, 3},     {3, 1, 7},    {7, 3, 1},       {17, 63, 65},
                        {63, 65, 17},  {65, 130, 257}, {130, 7, 63}, {257, 65, 130},  {1, 257, 130},
-                       {257, 1, 65},  {3, 7, 17},     {5, 33, 1000}, {300, 17, 70},  {2, 600, 257}};
+                       {257, 1, 65},  {3, 7, 17},     {5, 33, 1000}, {300, 17, 70},  {2, 600, 257},
+                       {1, 2000, 700}, {1500, 900, 1}, {1300, 1, 900}};
 
 const Trans no = Trans::no, yes = Trans::yes;
 const Trans transposes[][2] = {{no, no}, {no, yes}, {yes, no}, {yes, yes}};
 
 using types = std::tuple<float, double>;
+
+template <class T>
+void check_thread_independence(Sizes size) {
+  RestoreGemmThreads restore;
+  const i64 M = size.M, N = size.N, K = size.K;
+  const auto A = random_vector<T>(M * K, 11), B = random_vector<T>(K * N, 12), C0 = random_vector<T>(M * N, 13);
+  for (const auto& t : transposes) {
+    const i64 lda = t[0] == Trans::no ? K : M, ldb = t[1] == Trans::no ? N : K;
+    std::vector<T> first;
+    for (const int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      std::vector<T> C = C0;
+      gemm<T>(t[0], t[1], M, N, K, T(0.7), A.data(), lda, B.data(), ldb, T(0.5), C.data(), N);
+      if (threads == 1) {
+        first = C;
+        continue;
+      }
+      BOOST_TEST_CONTEXT("M=" << M << " N=" << N << " K=" << K << " ta=" << int(t[0] == yes)
+                              << " tb=" << int(t[1] == yes) << " threads=" << threads) {
+        i64 differ = 0;  // bitwise: the same NaN-free values must have the same bits
+        for (std::size_t i = 0; i < C.size(); ++i) differ += std::memcmp(&C[i], &first[i], sizeof(T)) != 0;
+        BOOST_TEST(differ == 0, differ << " of " << C.size() << " elements differ from the 1-thread result");
+      }
+    }
+  }
+}
 
 }  // namespace
 
@@ -213,27 +241,11 @@ BOOST_AUTO_TEST_CASE(bad_sizes_and_strides_throw) {
   BOOST_CHECK_NO_THROW(call(2, 3, 4, no, no, 4, 3, 3));
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(results_do_not_depend_on_the_thread_count, T, types) {
-  RestoreGemmThreads restore;
-  const i64 M = 300, N = 200, K = 500;
-  const auto A = random_vector<T>(M * K, 11), B = random_vector<T>(K * N, 12), C0 = random_vector<T>(M * N, 13);
-  for (const auto& t : transposes) {
-    const i64 lda = t[0] == Trans::no ? K : M, ldb = t[1] == Trans::no ? N : K;
-    std::vector<T> first;
-    for (const int threads : {1, 2, 3}) {
-      omp_set_num_threads(threads);
-      std::vector<T> C = C0;
-      gemm<T>(t[0], t[1], M, N, K, T(0.7), A.data(), lda, B.data(), ldb, T(0.5), C.data(), N);
-      if (threads == 1) {
-        first = C;
-        continue;
-      }
-      BOOST_TEST_CONTEXT("ta=" << int(t[0] == yes) << " tb=" << int(t[1] == yes) << " threads=" << threads) {
-        i64 differ = 0;  // bitwise: the same NaN-free values must have the same bits
-        for (std::size_t i = 0; i < C.size(); ++i) differ += std::memcmp(&C[i], &first[i], sizeof(T)) != 0;
-        BOOST_TEST(differ == 0, differ << " of " << C.size() << " elements differ from the 1-thread result");
-      }
-    }
+// Packed, then thin (row, outer, column) problems large enough to run on several threads.
+BOOST_AUTO_TEST_CASE(results_do_not_depend_on_the_thread_count) {
+  for (const Sizes size : {Sizes{300, 200, 500}, Sizes{1, 3000, 700}, Sizes{2000, 900, 1}, Sizes{1500, 1, 800}}) {
+    check_thread_independence<float>(size);
+    check_thread_independence<double>(size);
   }
 }
 

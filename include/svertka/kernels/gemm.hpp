@@ -5,7 +5,8 @@
 //!
 //! The implementation (src/kernels/gemm.cpp) packs blocks of A and B into contiguous buffers and runs
 //! an AVX2+FMA register-blocked micro-kernel on CPUs that have it (chosen at run time, so the library
-//! needs no -march flag), a portable C++ kernel elsewhere. It uses up to `num_threads()` OpenMP
+//! needs no -march flag), a portable C++ kernel elsewhere. Thin products (M = 1, K = 1, or N = 1 with
+//! op(A) = A) skip the packing and run as dot products and axpys. It uses up to `num_threads()` OpenMP
 //! threads for problems larger than about 64³ multiply-adds; nothing in this header needs OpenMP.
 //!
 //! Results are bit-identical for any thread count: every element of C is computed by the same
