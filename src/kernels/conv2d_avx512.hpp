@@ -98,6 +98,115 @@ struct Avx512 : Avx2 {
   static constexpr i64 mr = 8;
   static constexpr i64 panels = 2;
   static constexpr i64 dot_cols = 6;
+  static constexpr i64 taps_filters = 6;  // taps_k computes up to 6 filters per pass
+
+  // out[k·ldo + v] = Σ_t w[t·kb + k]·src[t][v] for k < kb ≤ 6, v < n (n a multiple of VW): every
+  // filter of a block in one pass over the taps, so each input vector is loaded once for kb filters
+  // (12 zmm accumulators: 6 filters × 2 vectors). Lanes past n are neither read nor written.
+  template <class T>
+  SVERTKA_CONV_AVX512 static void taps_k(i64 n, i64 S, const T* const* src, const T* w, i64 kb, T* out, i64 ldo) {
+    switch (kb) {
+      case 1: return taps_kb<1>(n, S, src, w, out, ldo);
+      case 2: return taps_kb<2>(n, S, src, w, out, ldo);
+      case 3: return taps_kb<3>(n, S, src, w, out, ldo);
+      case 4: return taps_kb<4>(n, S, src, w, out, ldo);
+      case 5: return taps_kb<5>(n, S, src, w, out, ldo);
+      default: return taps_kb<6>(n, S, src, w, out, ldo);
+    }
+  }
+  // lanes[k·lk + s·VW + l] += Σ_i Σ_v gr[i][k·gk + v] · xr[i][off[s] + v], v ≡ l (mod VW), for
+  // k < kb ≤ 3, s < sb ≤ 5, v < n (a multiple of VW): the weight gradient of kb filters and sb taps
+  // over m row pairs (an output-gradient row and the input row it meets), all in 15 zmm accumulators
+  // until the end. Lanes past n are not read.
+  template <class T>
+  SVERTKA_CONV_AVX512 static void dot_rows(i64 n, i64 m, const T* const* xr, const T* const* gr, i64 gk, const i64* off,
+                                           i64 kb, i64 sb, T* lanes, i64 lk) {
+#define SVERTKA_CONV_DOT_ROWS(K)                                                       \
+  switch (sb) {                                                                        \
+    case 1: return dot_rows_kb<K, 1>(n, m, xr, gr, gk, off, lanes, lk);                \
+    case 2: return dot_rows_kb<K, 2>(n, m, xr, gr, gk, off, lanes, lk);                \
+    case 3: return dot_rows_kb<K, 3>(n, m, xr, gr, gk, off, lanes, lk);                \
+    case 4: return dot_rows_kb<K, 4>(n, m, xr, gr, gk, off, lanes, lk);                \
+    default: return dot_rows_kb<K, 5>(n, m, xr, gr, gk, off, lanes, lk);               \
+  }
+    if (kb == 1) SVERTKA_CONV_DOT_ROWS(1)
+    if (kb == 2) SVERTKA_CONV_DOT_ROWS(2)
+    SVERTKA_CONV_DOT_ROWS(3)
+#undef SVERTKA_CONV_DOT_ROWS
+  }
+  template <i64 KB, i64 SB, class T>
+  SVERTKA_CONV_AVX512_INLINE static void dot_rows_kb(i64 n, i64 m, const T* const* xr, const T* const* gr, i64 gk,
+                                                     const i64* off, T* lanes, i64 lk) {
+    using X = Z<T>;
+    using V = typename X::V;
+    using M = decltype(X::valid(nullptr));
+    constexpr i64 W = NR<T>;
+    const auto lanes_of = [](i64 cnt) { return static_cast<M>(cnt >= W ? ~0u : cnt <= 0 ? 0u : (1u << cnt) - 1); };
+    V acc[KB][SB];
+#pragma GCC unroll 3
+    for (i64 k = 0; k < KB; ++k)
+#pragma GCC unroll 5
+      for (i64 s = 0; s < SB; ++s) acc[k][s] = X::zero();
+    for (i64 v = 0; v < n; v += 2 * W) {
+      const M m0 = lanes_of(n - v), m1 = lanes_of(n - v - W);
+      for (i64 i = 0; i < m; ++i) {
+        const T* x = xr[i] + v;
+        const T* g = gr[i] + v;
+        V g0[KB], g1[KB];
+#pragma GCC unroll 3
+        for (i64 k = 0; k < KB; ++k) {
+          g0[k] = X::maskz_loadu(m0, g + k * gk);
+          g1[k] = X::maskz_loadu(m1, g + k * gk + W);
+        }
+#pragma GCC unroll 5
+        for (i64 s = 0; s < SB; ++s) {
+          const V x0 = X::maskz_loadu(m0, x + off[s]), x1 = X::maskz_loadu(m1, x + off[s] + W);
+#pragma GCC unroll 3
+          for (i64 k = 0; k < KB; ++k) acc[k][s] = X::fma(g1[k], x1, X::fma(g0[k], x0, acc[k][s]));
+        }
+      }
+    }
+#pragma GCC unroll 3
+    for (i64 k = 0; k < KB; ++k)
+#pragma GCC unroll 5
+      for (i64 s = 0; s < SB; ++s) {
+        T* l = lanes + k * lk + s * VW<T>;
+        if constexpr (std::is_same_v<T, float>)
+          _mm256_storeu_ps(l, _mm256_add_ps(_mm256_loadu_ps(l), X::fold(acc[k][s])));
+        else
+          _mm256_storeu_pd(l, _mm256_add_pd(_mm256_loadu_pd(l), X::fold(acc[k][s])));
+      }
+  }
+
+  template <i64 KB, class T>
+  SVERTKA_CONV_AVX512_INLINE static void taps_kb(i64 n, i64 S, const T* const* src, const T* w, T* out, i64 ldo) {
+    using X = Z<T>;
+    using V = typename X::V;
+    using M = decltype(X::valid(nullptr));
+    constexpr i64 W = NR<T>;
+    const auto lanes = [](i64 cnt) { return static_cast<M>(cnt >= W ? ~0u : cnt <= 0 ? 0u : (1u << cnt) - 1); };
+    for (i64 v = 0; v < n; v += 2 * W) {
+      const M m0 = lanes(n - v), m1 = lanes(n - v - W);
+      V a0[KB], a1[KB];
+#pragma GCC unroll 6
+      for (i64 k = 0; k < KB; ++k) a0[k] = a1[k] = X::zero();
+      for (i64 t = 0; t < S; ++t, w += KB) {
+        const V x0 = X::maskz_loadu(m0, src[t] + v), x1 = X::maskz_loadu(m1, src[t] + v + W);
+#pragma GCC unroll 6
+        for (i64 k = 0; k < KB; ++k) {
+          const V wk = X::set1(w + k);
+          a0[k] = X::fma(wk, x0, a0[k]);
+          a1[k] = X::fma(wk, x1, a1[k]);
+        }
+      }
+      w -= S * KB;
+#pragma GCC unroll 6
+      for (i64 k = 0; k < KB; ++k) {
+        X::mask_storeu(out + k * ldo + v, m0, a0[k]);
+        X::mask_storeu(out + k * ldo + v + W, m1, a1[k]);
+      }
+    }
+  }
 
   // C[8, npan panels] (=|+=) A·B; the second panel at b + ps; C 64-byte aligned, ldc a multiple of NR.
   template <class T>

@@ -9,7 +9,8 @@
 // to a multiple of the vector width with zeros (lanes past Wo compute garbage that is never stored).
 //
 // - forward (task: image, group, block of output rows): per output row and filter, one pass that sums
-//   w[k, c, r, s] · (phase run) over every tap in registers.
+//   w[k, c, r, s] · (phase run) over every tap in registers; on AVX-512, one pass per block of up to
+//   six filters, so each input vector is loaded once for the whole block.
 // - backward data (task: image, input channel, so one task owns each dx plane): for each padded row
 //   qh, the gradient of the padded row is the same kind of pass over every (oh, r, k, s) with
 //   oh·sh + r·dh = qh, reading gY rows with zeros in front (a gather, no overlapping stores), then
@@ -100,35 +101,76 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   const i64 ob = t % c.nohb, gi = (t / c.nohb) % s.G, n = t / (c.nohb * s.G);
   const i64 oh0 = ob * c.ohb, oh1 = std::min(g.Ho, oh0 + c.ohb);
   Workspace& ws = workspace();
-  T* planes = ws.task_b.get<T>(s.Cg * g.H * rw.pitch);
-  T* acc = ws.task_c.get<T>(rw.wv);
-  const T** src = ws.task_panels.get<const T*>(s.CRS);
-  T* wt = ws.task_acc.get<T>(s.CRS);
-  i32* woff = ws.task_lanes.get<i32>(s.CRS);
-  for (i64 cl = 0; cl < s.Cg; ++cl)
-    pack_plane(s, rw, c.x + (n * g.C + gi * s.Cg + cl) * s.HW, planes + cl * g.H * rw.pitch);
-  for (i64 oh = oh0; oh < oh1; ++oh) {
-    i64 taps = 0;
+  if constexpr (requires { Isa::taps_filters; }) {
+    // Blocks of up to taps_filters filters per pass over the taps. A missing input row (zero padding
+    // above or below) reads a row of zeros, so every output row runs the same Cg·R·S taps and the
+    // filter weights are arranged once per task: wt[block][tap][filter in block].
+    T* planes = ws.task_b.get<T>((s.Cg * g.H + 1) * rw.pitch);
+    T* zeros = planes + s.Cg * g.H * rw.pitch;
+    std::fill_n(zeros, rw.pitch, T(0));
+    T* acc = ws.task_c.get<T>(Isa::taps_filters * rw.wv);
+    const T** src = ws.task_panels.get<const T*>(s.CRS);
+    T* wt = ws.task_acc.get<T>(s.Kg * s.CRS);
+    for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::taps_filters) {
+      const i64 kb = std::min(Isa::taps_filters, s.Kg - k0);
+      for (i64 i = 0; i < s.CRS; ++i)
+        for (i64 k = 0; k < kb; ++k) wt[k0 * s.CRS + i * kb + k] = c.w[(gi * s.Kg + k0 + k) * s.CRS + i];
+    }
     for (i64 cl = 0; cl < s.Cg; ++cl)
-      for (i64 r = 0; r < g.R; ++r) {
-        const i32 ih = s.rowmap[oh * g.R + r];
-        if (ih < 0) continue;
-        for (i64 sx = 0; sx < g.S; ++sx, ++taps) {
-          src[taps] = planes + (cl * g.H + ih) * rw.pitch + c.tap_off[sx];
-          woff[taps] = static_cast<i32>(cl * s.RS + r * g.S + sx);
+      pack_plane(s, rw, c.x + (n * g.C + gi * s.Cg + cl) * s.HW, planes + cl * g.H * rw.pitch);
+    for (i64 oh = oh0; oh < oh1; ++oh) {
+      i64 taps = 0;
+      for (i64 cl = 0; cl < s.Cg; ++cl)
+        for (i64 r = 0; r < g.R; ++r) {
+          const i32 ih = s.rowmap[oh * g.R + r];
+          const T* row = ih < 0 ? zeros : planes + (cl * g.H + ih) * rw.pitch;
+          for (i64 sx = 0; sx < g.S; ++sx) src[taps++] = row + c.tap_off[sx];
+        }
+      for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::taps_filters) {
+        const i64 kb = std::min(Isa::taps_filters, s.Kg - k0);
+        Isa::taps_k(rw.wv, taps, src, wt + k0 * s.CRS, kb, acc, rw.wv);
+        for (i64 k = 0; k < kb; ++k) {
+          const i64 kk = gi * s.Kg + k0 + k;
+          T* out = c.y + ((n * g.K + kk) * g.Ho + oh) * g.Wo;
+          const T* a = acc + k * rw.wv;
+          if (c.b)
+            for (i64 j = 0; j < g.Wo; ++j) out[j] = a[j] + c.b[kk];
+          else
+            std::copy_n(a, g.Wo, out);
         }
       }
-    for (i64 k = 0; k < s.Kg; ++k) {
-      const i64 kk = gi * s.Kg + k;
-      const T* wk = c.w + kk * s.CRS;
-      for (i64 i = 0; i < taps; ++i) wt[i] = wk[woff[i]];
-      std::fill_n(acc, rw.wv, T(0));
-      Isa::taps(rw.wv, taps, src, wt, acc);
-      T* out = c.y + ((n * g.K + kk) * g.Ho + oh) * g.Wo;
-      if (c.b)
-        for (i64 j = 0; j < g.Wo; ++j) out[j] = acc[j] + c.b[kk];
-      else
-        std::copy_n(acc, g.Wo, out);
+    }
+  } else {
+    T* planes = ws.task_b.get<T>(s.Cg * g.H * rw.pitch);
+    T* acc = ws.task_c.get<T>(rw.wv);
+    const T** src = ws.task_panels.get<const T*>(s.CRS);
+    T* wt = ws.task_acc.get<T>(s.CRS);
+    i32* woff = ws.task_lanes.get<i32>(s.CRS);
+    for (i64 cl = 0; cl < s.Cg; ++cl)
+      pack_plane(s, rw, c.x + (n * g.C + gi * s.Cg + cl) * s.HW, planes + cl * g.H * rw.pitch);
+    for (i64 oh = oh0; oh < oh1; ++oh) {
+      i64 taps = 0;
+      for (i64 cl = 0; cl < s.Cg; ++cl)
+        for (i64 r = 0; r < g.R; ++r) {
+          const i32 ih = s.rowmap[oh * g.R + r];
+          if (ih < 0) continue;
+          for (i64 sx = 0; sx < g.S; ++sx, ++taps) {
+            src[taps] = planes + (cl * g.H + ih) * rw.pitch + c.tap_off[sx];
+            woff[taps] = static_cast<i32>(cl * s.RS + r * g.S + sx);
+          }
+        }
+      for (i64 k = 0; k < s.Kg; ++k) {
+        const i64 kk = gi * s.Kg + k;
+        const T* wk = c.w + kk * s.CRS;
+        for (i64 i = 0; i < taps; ++i) wt[i] = wk[woff[i]];
+        std::fill_n(acc, rw.wv, T(0));
+        Isa::taps(rw.wv, taps, src, wt, acc);
+        T* out = c.y + ((n * g.K + kk) * g.Ho + oh) * g.Wo;
+        if (c.b)
+          for (i64 j = 0; j < g.Wo; ++j) out[j] = acc[j] + c.b[kk];
+        else
+          std::copy_n(acc, g.Wo, out);
+      }
     }
   }
 }
@@ -216,19 +258,47 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   T* gyp = ws.task_a.get<T>(s.Kg * g.Ho * rw.wv);
   const T** src = ws.task_panels.get<const T*>(g.S);
   std::fill_n(lanes, per * VW<T>, T(0));
-  for (i64 n = chunk * c.chunk; n < std::min(g.N, (chunk + 1) * c.chunk); ++n) {
-    pack_gy(s, c.gy, n, gi, 0, rw.wv, gyp);
-    for (i64 cl = 0; cl < s.Cg; ++cl) {
-      pack_plane(s, rw, c.x + (n * g.C + gi * s.Cg + cl) * s.HW, plane);
-      for (i64 oh = 0; oh < g.Ho; ++oh)
+  if constexpr (requires { Isa::taps_filters; }) {
+    // Per image, input channel and filter row r: the rows oh that meet an input row, then blocks of
+    // 3 filters × 5 taps accumulated over all of them in registers.
+    const T** xr = ws.task_panels.get<const T*>(2 * g.Ho);
+    const T** gr = xr + g.Ho;
+    for (i64 n = chunk * c.chunk; n < std::min(g.N, (chunk + 1) * c.chunk); ++n) {
+      pack_gy(s, c.gy, n, gi, 0, rw.wv, gyp);
+      for (i64 cl = 0; cl < s.Cg; ++cl) {
+        pack_plane(s, rw, c.x + (n * g.C + gi * s.Cg + cl) * s.HW, plane);
         for (i64 r = 0; r < g.R; ++r) {
-          const i32 ih = s.rowmap[oh * g.R + r];
-          if (ih < 0) continue;
-          for (i64 sx = 0; sx < g.S; ++sx) src[sx] = plane + ih * rw.pitch + c.tap_off[sx];
-          for (i64 k = 0; k < s.Kg; ++k)
-            Isa::dot_taps(rw.wv, g.S, gyp + (k * g.Ho + oh) * rw.wv, src,
-                          lanes + ((k * s.Cg + cl) * s.RS + r * g.S) * VW<T>);
+          i64 m = 0;
+          for (i64 oh = 0; oh < g.Ho; ++oh)
+            if (const i32 ih = s.rowmap[oh * g.R + r]; ih >= 0) {
+              xr[m] = plane + ih * rw.pitch;
+              gr[m++] = gyp + oh * rw.wv;
+            }
+          for (i64 k0 = 0; k0 < s.Kg; k0 += 3) {
+            for (i64 s0 = 0; s0 < g.S; s0 += 5)
+              Isa::dot_rows(rw.wv, m, xr, gr, g.Ho * rw.wv, c.tap_off + s0, std::min<i64>(3, s.Kg - k0),
+                            std::min<i64>(5, g.S - s0), lanes + ((k0 * s.Cg + cl) * s.RS + r * g.S + s0) * VW<T>,
+                            s.Cg * s.RS * VW<T>);
+            for (i64 i = 0; i < m; ++i) gr[i] += 3 * g.Ho * rw.wv;  // to the next block's gY rows
+          }
         }
+      }
+    }
+  } else {
+    for (i64 n = chunk * c.chunk; n < std::min(g.N, (chunk + 1) * c.chunk); ++n) {
+      pack_gy(s, c.gy, n, gi, 0, rw.wv, gyp);
+      for (i64 cl = 0; cl < s.Cg; ++cl) {
+        pack_plane(s, rw, c.x + (n * g.C + gi * s.Cg + cl) * s.HW, plane);
+        for (i64 oh = 0; oh < g.Ho; ++oh)
+          for (i64 r = 0; r < g.R; ++r) {
+            const i32 ih = s.rowmap[oh * g.R + r];
+            if (ih < 0) continue;
+            for (i64 sx = 0; sx < g.S; ++sx) src[sx] = plane + ih * rw.pitch + c.tap_off[sx];
+            for (i64 k = 0; k < s.Kg; ++k)
+              Isa::dot_taps(rw.wv, g.S, gyp + (k * g.Ho + oh) * rw.wv, src,
+                            lanes + ((k * s.Cg + cl) * s.RS + r * g.S) * VW<T>);
+          }
+      }
     }
   }
   T* out = c.part + (chunk * s.G + gi) * per;
