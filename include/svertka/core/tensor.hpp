@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -166,7 +167,13 @@ class Tensor {
     return data_[0];
   }
 
-  void fill(T value) { std::fill(begin(), end(), value); }
+  void fill(T value) {
+    if (numel() == 0) return;
+    if (value == T{0} && !std::signbit(static_cast<double>(value)))  // +0: every byte is zero
+      std::memset(data_, 0, static_cast<std::size_t>(numel()) * sizeof(T));
+    else
+      std::fill(begin(), end(), value);
+  }
   //! A deep copy with its own storage.
   Tensor clone() const {
     if (!block_) return {};

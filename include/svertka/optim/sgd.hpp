@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "svertka/kernels/update.hpp"
 #include "svertka/optim/basic_optimizer.hpp"
 #include "svertka/optim/schedules.hpp"
 
@@ -30,16 +31,7 @@ struct SgdRule {
 
   template <class T>
   double apply(T* w, const T* g, std::array<T*, 0>, std::int64_t n, const StepContext& c) const {
-    const T eta = static_cast<T>(c.eta), wd = static_cast<T>(weight_decay);
-    double sum_sq = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const T old = w[i];
-      const T d = wd != T(0) ? g[i] + wd * old : g[i];
-      w[i] = old - eta * d;
-      const double delta = static_cast<double>(w[i] - old);
-      sum_sq += delta * delta;
-    }
-    return sum_sq;
+    return kernels::sgd_update<T>(n, static_cast<T>(c.eta), static_cast<T>(weight_decay), w, g);
   }
 };
 

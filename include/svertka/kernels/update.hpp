@@ -1,0 +1,24 @@
+#ifndef SVERTKA_KERNELS_UPDATE_HPP
+#define SVERTKA_KERNELS_UPDATE_HPP
+//! @file
+//! Parameter updates of the optimizers, as compiled kernels: header code is built for whatever
+//! instruction set the user's translation unit targets (often plain SSE2), these run AVX2 when the
+//! CPU has it (chosen at run time).
+
+#include <cstdint>
+
+namespace svertka::kernels {
+
+//! The SGD step on n values: w ← w − η·(g + λ·w) (λ = weight_decay; with λ = 0 the gradient alone),
+//! each element rounded as `old - eta * d` in T (no fused multiply-add), so every instruction set gives
+//! the same weights. Returns Σ (w_new − w_old)², accumulated in double (its rounding may differ between
+//! instruction sets; the weights never do).
+template <class T>
+double sgd_update(std::int64_t n, T eta, T weight_decay, T* w, const T* g);
+
+extern template double sgd_update<float>(std::int64_t, float, float, float*, const float*);
+extern template double sgd_update<double>(std::int64_t, double, double, double*, const double*);
+
+}  // namespace svertka::kernels
+
+#endif  // SVERTKA_KERNELS_UPDATE_HPP
