@@ -52,8 +52,23 @@ struct Options {
   std::int64_t limit = 0;
 };
 
+constexpr const char* help_text =
+    "usage: lenet_fashion_mnist [options]\n"
+    "  --epochs N          epochs to train (default 10)\n"
+    "  --batch B           minibatch size (default 64)\n"
+    "  --lr ETA            base step size (default: 0.05 for nesterov/momentum, 0.1 sgd, 1e-3 adam/adamw)\n"
+    "  --schedule S        constant | invpower (eta/epoch^0.3) | cosine | step (default cosine)\n"
+    "  --optimizer O       sgd | momentum | nesterov | adam | adamw (default nesterov)\n"
+    "  --threads T         OpenMP threads (default 2)\n"
+    "  --data DIR          folder with the four Fashion-MNIST IDX files (.gz or plain)\n"
+    "  --seed S            seed of initialisation and shuffling (default 1)\n"
+    "  --checkpoint FILE   save a checkpoint after every epoch; resume from it when it exists\n"
+    "  --engine E          graph (compile-time graph, default) | tape\n"
+    "  --limit N           train on the first N images only\n"
+    "  --help              this text\n";
+
 [[noreturn]] void usage(const std::string& why) {
-  fmt::print(stderr, "lenet_fashion_mnist: {}\n", why);
+  fmt::print(stderr, "lenet_fashion_mnist: {}\n{}", why, help_text);
   std::exit(2);
 }
 
@@ -66,6 +81,10 @@ Options parse(int argc, char** argv) {
       return argv[++i];
     };
     try {
+      if (a == "--help" || a == "-h") {
+        fmt::print("{}", help_text);
+        std::exit(0);
+      }
       if (a == "--epochs") o.epochs = std::stoi(value());
       else if (a == "--batch") o.batch = std::stoll(value());
       else if (a == "--lr") o.lr = std::stod(value());
