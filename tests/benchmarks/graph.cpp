@@ -60,24 +60,24 @@ struct LenetBatch {
   decltype(gr::instantiate<float>(lenet, rng)) model = gr::instantiate<float>(lenet, rng);
   sv::Tensor<float> x = sv::Tensor<float>::randn({64, 1, 28, 28}, rng);
   sv::Tensor<std::int64_t> labels = sv::Tensor<std::int64_t>::zeros({64});
-  LenetBatch() {
-    sv::set_num_threads(2);
+  explicit LenetBatch(int threads) {
+    sv::set_num_threads(threads);
     for (std::int64_t i = 0; i < 64; ++i) labels.data()[i] = i % 10;
   }
 };
 
 void BM_LenetBatch64_Graph(benchmark::State& state) {
-  LenetBatch b;
+  LenetBatch b(static_cast<int>(state.range(0)));
   sv::optim::SGD opt(0.01);
   for (auto _ : state) {
     benchmark::DoNotOptimize(b.model.value_and_grad(b.x, b.labels, gr::cross_entropy));
     sgd_step(b.model, opt);
   }
 }
-BENCHMARK(BM_LenetBatch64_Graph)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_LenetBatch64_Graph)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void BM_LenetBatch64_Tape(benchmark::State& state) {
-  LenetBatch b;
+  LenetBatch b(static_cast<int>(state.range(0)));
   sv::optim::SGD opt(0.01);
   for (auto _ : state) {
     auto loss = tp::cross_entropy(b.model.forward(tp::constant(b.x)), b.labels);
@@ -86,7 +86,7 @@ void BM_LenetBatch64_Tape(benchmark::State& state) {
     sgd_step(b.model, opt);
   }
 }
-BENCHMARK(BM_LenetBatch64_Tape)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_LenetBatch64_Tape)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 
