@@ -27,6 +27,22 @@ static_assert(c5[0].size == 5 && c5[1].size == 9 && c5[2].size == 13);
 // a stride of 2 makes the next 3×3 convolution see 7×7 (3 + 2·2); dilation 2 makes a 3×3 kernel span 5
 static_assert(gr::receptive_field(gr::sequential(gr::input<1, 32, 32>, gr::conv2d<1, 3>(gr::stride<2>), gr::conv2d<1, 3>())).size == 7);
 static_assert(gr::receptive_field(gr::sequential(gr::input<1, 32, 32>, gr::conv2d<1, 3>(gr::dilation<2>))).size == 5);
+// blocks: the field covering both paths. A residual of two padded 3×3 convolutions sees 5×5 (its
+// identity path, 1×1 at the same centre, lies inside); ten such blocks see 1 + 20·2 = 41.
+constexpr auto res_block = gr::residual(gr::conv2d<4, 3>(gr::pad<1>), gr::relu, gr::conv2d<4, 3>(gr::pad<1>));
+static_assert(gr::receptive_field(gr::sequential(gr::input<4, 16, 16>, res_block)) ==
+              sv::ReceptiveField{.size = {5, 5}, .jump = {1, 1}, .start = {0.0, 0.0}});
+static_assert(gr::receptive_field(gr::sequential(gr::input<4, 16, 16>, res_block, res_block, res_block, res_block,
+                                                 res_block, res_block, res_block, res_block, res_block, res_block))
+                  .size == 41);
+// concat of a 3×3 and a 5×5 path, both centred (pad 1 and 2): 5×5
+static_assert(gr::receptive_field(gr::sequential(gr::input<2, 8, 8>, gr::concat(gr::sequential(gr::conv2d<2, 3>(gr::pad<1>)),
+                                                                             gr::sequential(gr::conv2d<3, 5>(gr::pad<2>)))))
+                  .size == 5);
+// an asymmetric pad moves the block's field: pixels −2..0 around centre −1, which contain the
+// identity path's pixel 0, so the residual's field is the block's
+static_assert(gr::receptive_field(gr::sequential(gr::input<1, 8, 8>, gr::residual(gr::conv2d<1, 3>(gr::pad<2, 0, 2, 0>)))) ==
+              sv::ReceptiveField{.size = {3, 3}, .jump = {1, 1}, .start = {-1.0, -1.0}});
 // the same arithmetic as the run-time function
 static_assert(gr::receptive_field(features) ==
               sv::receptive_field({sv::LayerGeometry::conv({5, 5}, {1, 1}, sv::Padding2d::all(2)),

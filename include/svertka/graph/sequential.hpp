@@ -99,6 +99,7 @@ struct Residual;
 template <class... Ls>
 struct Residual<Sequential<Ls...>> {
   static constexpr std::string_view kind = "residual";
+  using block_type = Sequential<Ls...>;
   template <std::size_t Pos, Shape In>
   static consteval Shape output() {
     constexpr Shape out = chain_output<Pos, In, Ls...>();
@@ -120,6 +121,8 @@ struct Concat;
 template <class... As, class... Bs>
 struct Concat<Sequential<As...>, Sequential<Bs...>> {
   static constexpr std::string_view kind = "concat";
+  using first_type = Sequential<As...>;
+  using second_type = Sequential<Bs...>;
   template <std::size_t Pos, Shape In>
   static consteval Shape output() {
     constexpr Shape a = chain_output<Pos, In, As...>();
