@@ -147,6 +147,27 @@ struct Avx512 : Avx2 {
     for (i64 k = 0; k < KB; ++k)
 #pragma GCC unroll 5
       for (i64 s = 0; s < SB; ++s) acc[k][s] = X::zero();
+    if (n <= W) {  // rows fit one vector: two row pairs per pass (the second vector holds row i + 1)
+      const M m0 = lanes_of(n);
+      for (i64 i = 0; i < m; i += 2) {
+        const bool two = i + 1 < m;
+        const M m1 = two ? m0 : M(0);
+        const T *x0 = xr[i], *g0p = gr[i], *x1 = two ? xr[i + 1] : xr[i], *g1p = two ? gr[i + 1] : gr[i];
+        V g0[KB], g1[KB];
+#pragma GCC unroll 3
+        for (i64 k = 0; k < KB; ++k) {
+          g0[k] = X::maskz_loadu(m0, g0p + k * gk);
+          g1[k] = X::maskz_loadu(m1, g1p + k * gk);
+        }
+#pragma GCC unroll 5
+        for (i64 s = 0; s < SB; ++s) {
+          const V v0 = X::maskz_loadu(m0, x0 + off[s]), v1 = X::maskz_loadu(m1, x1 + off[s]);
+#pragma GCC unroll 3
+          for (i64 k = 0; k < KB; ++k) acc[k][s] = X::fma(g1[k], v1, X::fma(g0[k], v0, acc[k][s]));
+        }
+      }
+      n = 0;  // done: skip the general loop
+    }
     for (i64 v = 0; v < n; v += 2 * W) {
       const M m0 = lanes_of(n - v), m1 = lanes_of(n - v - W);
       for (i64 i = 0; i < m; ++i) {
@@ -178,6 +199,46 @@ struct Avx512 : Avx2 {
       }
   }
 
+  // taps_k for two output rows at once when a row fits one vector (n ≤ NR): out0 from the taps src0,
+  // out1 from src1, so both vectors of the register block carry useful lanes.
+  template <class T>
+  SVERTKA_CONV_AVX512 static void taps_k2(i64 n, i64 S, const T* const* src0, const T* const* src1, const T* w,
+                                          i64 kb, T* out0, T* out1, i64 ldo) {
+    switch (kb) {
+      case 1: return taps_kb2<1>(n, S, src0, src1, w, out0, out1, ldo);
+      case 2: return taps_kb2<2>(n, S, src0, src1, w, out0, out1, ldo);
+      case 3: return taps_kb2<3>(n, S, src0, src1, w, out0, out1, ldo);
+      case 4: return taps_kb2<4>(n, S, src0, src1, w, out0, out1, ldo);
+      case 5: return taps_kb2<5>(n, S, src0, src1, w, out0, out1, ldo);
+      default: return taps_kb2<6>(n, S, src0, src1, w, out0, out1, ldo);
+    }
+  }
+  template <i64 KB, class T>
+  SVERTKA_CONV_AVX512_INLINE static void taps_kb2(i64 n, i64 S, const T* const* src0, const T* const* src1,
+                                                  const T* w, T* out0, T* out1, i64 ldo) {
+    using X = Z<T>;
+    using V = typename X::V;
+    using M = decltype(X::valid(nullptr));
+    constexpr i64 W = NR<T>;
+    const M m = static_cast<M>(n >= W ? ~0u : (1u << n) - 1);
+    V a0[KB], a1[KB];
+#pragma GCC unroll 6
+    for (i64 k = 0; k < KB; ++k) a0[k] = a1[k] = X::zero();
+    for (i64 t = 0; t < S; ++t, w += KB) {
+      const V x0 = X::maskz_loadu(m, src0[t]), x1 = X::maskz_loadu(m, src1[t]);
+#pragma GCC unroll 6
+      for (i64 k = 0; k < KB; ++k) {
+        const V wk = X::set1(w + k);
+        a0[k] = X::fma(wk, x0, a0[k]);
+        a1[k] = X::fma(wk, x1, a1[k]);
+      }
+    }
+#pragma GCC unroll 6
+    for (i64 k = 0; k < KB; ++k) {
+      X::mask_storeu(out0 + k * ldo, m, a0[k]);
+      X::mask_storeu(out1 + k * ldo, m, a1[k]);
+    }
+  }
   template <i64 KB, class T>
   SVERTKA_CONV_AVX512_INLINE static void taps_kb(i64 n, i64 S, const T* const* src, const T* w, T* out, i64 ldo) {
     using X = Z<T>;

@@ -108,8 +108,10 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
     T* planes = ws.task_b.get<T>((s.Cg * g.H + 1) * rw.pitch);
     T* zeros = planes + s.Cg * g.H * rw.pitch;
     std::fill_n(zeros, rw.pitch, T(0));
-    T* acc = ws.task_c.get<T>(Isa::taps_filters * rw.wv);
-    const T** src = ws.task_panels.get<const T*>(s.CRS);
+    T* acc = ws.task_c.get<T>(2 * Isa::taps_filters * rw.wv);
+    T* acc1 = acc + Isa::taps_filters * rw.wv;
+    const T** src = ws.task_panels.get<const T*>(2 * s.CRS);
+    const T** src1 = src + s.CRS;
     T* wt = ws.task_acc.get<T>(s.Kg * s.CRS);
     for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::taps_filters) {
       const i64 kb = std::min(Isa::taps_filters, s.Kg - k0);
@@ -118,25 +120,42 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
     }
     for (i64 cl = 0; cl < s.Cg; ++cl)
       pack_plane(s, rw, c.x + (n * g.C + gi * s.Cg + cl) * s.HW, planes + cl * g.H * rw.pitch);
-    for (i64 oh = oh0; oh < oh1; ++oh) {
+    const auto row_taps = [&](i64 oh, const T** dst) {
       i64 taps = 0;
       for (i64 cl = 0; cl < s.Cg; ++cl)
         for (i64 r = 0; r < g.R; ++r) {
           const i32 ih = s.rowmap[oh * g.R + r];
           const T* row = ih < 0 ? zeros : planes + (cl * g.H + ih) * rw.pitch;
-          for (i64 sx = 0; sx < g.S; ++sx) src[taps++] = row + c.tap_off[sx];
+          for (i64 sx = 0; sx < g.S; ++sx) dst[taps++] = row + c.tap_off[sx];
         }
+      return taps;
+    };
+    const auto store = [&](i64 oh, i64 k0, i64 kb, const T* from) {
+      for (i64 k = 0; k < kb; ++k) {
+        const i64 kk = gi * s.Kg + k0 + k;
+        T* out = c.y + ((n * g.K + kk) * g.Ho + oh) * g.Wo;
+        const T* a = from + k * rw.wv;
+        if (c.b)
+          for (i64 j = 0; j < g.Wo; ++j) out[j] = a[j] + c.b[kk];
+        else
+          std::copy_n(a, g.Wo, out);
+      }
+    };
+    // a row that fits one vector: two output rows per pass (both vectors of the register block used)
+    const bool pairs = rw.wv <= NR<T>;
+    for (i64 oh = oh0; oh < oh1; oh += pairs ? 2 : 1) {
+      const i64 taps = row_taps(oh, src);
+      const bool two = pairs && oh + 1 < oh1;
+      if (two) row_taps(oh + 1, src1);
       for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::taps_filters) {
         const i64 kb = std::min(Isa::taps_filters, s.Kg - k0);
-        Isa::taps_k(rw.wv, taps, src, wt + k0 * s.CRS, kb, acc, rw.wv);
-        for (i64 k = 0; k < kb; ++k) {
-          const i64 kk = gi * s.Kg + k0 + k;
-          T* out = c.y + ((n * g.K + kk) * g.Ho + oh) * g.Wo;
-          const T* a = acc + k * rw.wv;
-          if (c.b)
-            for (i64 j = 0; j < g.Wo; ++j) out[j] = a[j] + c.b[kk];
-          else
-            std::copy_n(a, g.Wo, out);
+        if (two) {
+          Isa::taps_k2(rw.wv, taps, src, src1, wt + k0 * s.CRS, kb, acc, acc1, rw.wv);
+          store(oh, k0, kb, acc);
+          store(oh + 1, k0, kb, acc1);
+        } else {
+          Isa::taps_k(rw.wv, taps, src, wt + k0 * s.CRS, kb, acc, rw.wv);
+          store(oh, k0, kb, acc);
         }
       }
     }
