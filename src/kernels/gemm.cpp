@@ -25,6 +25,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -93,7 +94,7 @@ i64 balanced_block(i64 n, i64 max, i64 unit) {
 // k loop). Avx2Kernel's functions carry the target but not always_inline: GCC 12 rejects (hard error)
 // an always_inline callee whose target the immediate caller lacks, even when that caller is itself
 // inlined into an AVX2 function. The one way from baseline code into AVX2 code is the function
-// pointer chosen at run time by select_rectangle_runner().
+// pointer chosen at run time by rectangle_runner() (the best the CPU has unless set_gemm_isa said).
 #define SVERTKA_INLINE __attribute__((always_inline)) inline
 
 // Portable kernel (any CPU); the fixed-size loops vectorise for whatever ISA it is compiled in.
@@ -266,6 +267,99 @@ struct Avx2Kernel {
 };
 #undef SVERTKA_ROW
 #undef SVERTKA_STORE
+
+// AVX-512: a packed B micro-panel (NR = 16 floats or 8 doubles) is one zmm, so a 6-row tile of one
+// panel has only 6 accumulators, too few to cover the FMA latency; run2 takes two neighbouring panels
+// (12 zmm accumulators). Every element of C sees the same operations as in the AVX2 kernel (one
+// accumulator per element, k in order, then the same store), so results are identical to it.
+#define SVERTKA_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
+#define SVERTKA_AVX512_INLINE __attribute__((target("avx512f,avx512dq,avx2,fma"), always_inline)) inline
+
+template <class T>
+struct Vec512;
+template <>
+struct Vec512<float> {
+  using V = __m512;
+  SVERTKA_AVX512_INLINE static V zero() { return _mm512_setzero_ps(); }
+  SVERTKA_AVX512_INLINE static V set1(float x) { return _mm512_set1_ps(x); }
+  SVERTKA_AVX512_INLINE static V load(const float* p) { return _mm512_load_ps(p); }
+  SVERTKA_AVX512_INLINE static V loadu(const float* p) { return _mm512_loadu_ps(p); }
+  SVERTKA_AVX512_INLINE static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
+  SVERTKA_AVX512_INLINE static V bcast(const float* p) { return _mm512_set1_ps(*p); }
+  SVERTKA_AVX512_INLINE static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  SVERTKA_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+};
+template <>
+struct Vec512<double> {
+  using V = __m512d;
+  SVERTKA_AVX512_INLINE static V zero() { return _mm512_setzero_pd(); }
+  SVERTKA_AVX512_INLINE static V set1(double x) { return _mm512_set1_pd(x); }
+  SVERTKA_AVX512_INLINE static V load(const double* p) { return _mm512_load_pd(p); }
+  SVERTKA_AVX512_INLINE static V loadu(const double* p) { return _mm512_loadu_pd(p); }
+  SVERTKA_AVX512_INLINE static void storeu(double* p, V v) { _mm512_storeu_pd(p, v); }
+  SVERTKA_AVX512_INLINE static V bcast(const double* p) { return _mm512_set1_pd(*p); }
+  SVERTKA_AVX512_INLINE static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  SVERTKA_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+};
+
+template <class X, class T, class V>
+SVERTKA_AVX512_INLINE void store512(T* c, V acc, V va, V vb, int beta_kind) {
+  if (beta_kind == 0)
+    X::storeu(c, X::mul(va, acc));
+  else if (beta_kind == 1)
+    X::storeu(c, X::fma(va, acc, X::loadu(c)));
+  else
+    X::storeu(c, X::fma(va, acc, X::mul(vb, X::loadu(c))));
+}
+
+struct Avx512Kernel : Avx2Kernel {
+  // One panel: C[6, NR].
+  template <class T>
+  SVERTKA_AVX512 static void run(i64 kc, const T* __restrict a, const T* __restrict b, T* c, i64 ldc, T alpha, T beta) {
+    using X = Vec512<T>;
+    using V = typename X::V;
+    V acc[6];
+#pragma GCC unroll 6
+    for (int r = 0; r < 6; ++r) acc[r] = X::zero();
+#pragma GCC unroll 4
+    for (i64 k = 0; k < kc; ++k, a += 6, b += NR<T>) {
+      const V b0 = X::load(b);
+#pragma GCC unroll 6
+      for (int r = 0; r < 6; ++r) acc[r] = X::fma(X::bcast(a + r), b0, acc[r]);
+    }
+    const V va = X::set1(alpha), vb = X::set1(beta);
+    const int beta_kind = beta == T(0) ? 0 : beta == T(1) ? 1 : 2;
+#pragma GCC unroll 6
+    for (int r = 0; r < 6; ++r) store512<X>(c + r * ldc, acc[r], va, vb, beta_kind);
+  }
+  // Two neighbouring panels: C[6, 2·NR], the second panel at b2 and C columns c + NR.
+  template <class T>
+  SVERTKA_AVX512 static void run2(i64 kc, const T* __restrict a, const T* __restrict b, const T* __restrict b2, T* c,
+                                  i64 ldc, T alpha, T beta) {
+    using X = Vec512<T>;
+    using V = typename X::V;
+    V acc0[6], acc1[6];
+#pragma GCC unroll 6
+    for (int r = 0; r < 6; ++r) acc0[r] = acc1[r] = X::zero();
+#pragma GCC unroll 4
+    for (i64 k = 0; k < kc; ++k, a += 6, b += NR<T>, b2 += NR<T>) {
+      const V v0 = X::load(b), v1 = X::load(b2);
+#pragma GCC unroll 6
+      for (int r = 0; r < 6; ++r) {
+        const V ar = X::bcast(a + r);
+        acc0[r] = X::fma(ar, v0, acc0[r]);
+        acc1[r] = X::fma(ar, v1, acc1[r]);
+      }
+    }
+    const V va = X::set1(alpha), vb = X::set1(beta);
+    const int beta_kind = beta == T(0) ? 0 : beta == T(1) ? 1 : 2;
+#pragma GCC unroll 6
+    for (int r = 0; r < 6; ++r) {
+      store512<X>(c + r * ldc, acc0[r], va, vb, beta_kind);
+      store512<X>(c + r * ldc + NR<T>, acc1[r], va, vb, beta_kind);
+    }
+  }
+};
 #endif  // SVERTKA_GEMM_AVX2
 
 // ---------------------------------------------------------------------------------------------------
@@ -367,7 +461,24 @@ SVERTKA_INLINE void edge_tile(i64 mr, i64 nr, i64 kc, const T* a, const T* b, T*
 // C[mc, nc] = alpha * Ap * Bp + beta * C, tile by tile (jr outer: the B micro-panel stays in L1).
 template <class Kernel, class T>
 SVERTKA_INLINE void macro_kernel(i64 mc, i64 nc, i64 kc, const T* Ap, const T* Bp, T* C, i64 ldc, T alpha, T beta) {
-  for (i64 jr = 0; jr < nc; jr += NR<T>) {
+  i64 jr0 = 0;
+  if constexpr (requires { &Kernel::template run2<T>; }) {  // pairs of full panels, full row tiles
+    for (; jr0 + 2 * NR<T> <= nc; jr0 += 2 * NR<T>) {
+      const T* b = Bp + jr0 * kc;
+      for (i64 ir = 0; ir < mc; ir += MR<T>) {
+        const i64 mr = std::min(MR<T>, mc - ir);
+        const T* a = Ap + ir * kc;
+        T* c = C + ir * ldc + jr0;
+        if (mr == MR<T>) {
+          Kernel::run2(kc, a, b, b + NR<T> * kc, c, ldc, alpha, beta);
+        } else {
+          edge_tile<Kernel>(mr, NR<T>, kc, a, b, c, ldc, alpha, beta);
+          edge_tile<Kernel>(mr, NR<T>, kc, a, b + NR<T> * kc, c + NR<T>, ldc, alpha, beta);
+        }
+      }
+    }
+  }
+  for (i64 jr = jr0; jr < nc; jr += NR<T>) {
     const i64 nr = std::min(NR<T>, nc - jr);
     const T* b = Bp + jr * kc;
     for (i64 ir = 0; ir < mc; ir += MR<T>) {
@@ -421,14 +532,48 @@ template <class T>
 SVERTKA_AVX2 __attribute__((flatten)) void run_rectangle_avx2(const Problem<T>& p, i64 m0, i64 m1, i64 n0, i64 n1) {
   rectangle<Avx2Kernel>(p, m0, m1, n0, n1);
 }
+template <class T>
+SVERTKA_AVX512 __attribute__((flatten)) void run_rectangle_avx512(const Problem<T>& p, i64 m0, i64 m1, i64 n0,
+                                                                  i64 n1) {
+  rectangle<Avx512Kernel>(p, m0, m1, n0, n1);
+}
 #endif
 
-template <class T>
-RectangleRunner<T> select_rectangle_runner() {
+bool cpu_has(GemmIsa isa) {
 #ifdef SVERTKA_GEMM_AVX2
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &run_rectangle_avx2<T>;
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  switch (isa) {
+    case GemmIsa::avx512: return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    case GemmIsa::avx2: return avx2;
+    default: return true;
+  }
+#else
+  return isa == GemmIsa::generic || isa == GemmIsa::automatic;
 #endif
+}
+
+GemmIsa best_isa() {
+  static const GemmIsa best = cpu_has(GemmIsa::avx512) ? GemmIsa::avx512
+                              : cpu_has(GemmIsa::avx2) ? GemmIsa::avx2
+                                                       : GemmIsa::generic;
+  return best;
+}
+
+std::atomic<GemmIsa> chosen{GemmIsa::automatic};
+
+GemmIsa current_isa() {
+  const GemmIsa c = chosen.load(std::memory_order_relaxed);
+  return c == GemmIsa::automatic ? best_isa() : c;
+}
+
+template <class T>
+RectangleRunner<T> rectangle_runner(GemmIsa isa) {
+#ifdef SVERTKA_GEMM_AVX2
+  if (isa == GemmIsa::avx512) return &run_rectangle_avx512<T>;
+  if (isa == GemmIsa::avx2) return &run_rectangle_avx2<T>;
+#endif
+  static_cast<void>(isa);
   return &run_rectangle_generic<T>;
 }
 
@@ -607,11 +752,11 @@ SVERTKA_AVX2 __attribute__((flatten)) void thin_avx2(const Problem<T>& p, ThinCa
 #endif
 
 template <class T>
-ThinRunner<T> select_thin_runner() {
+ThinRunner<T> thin_runner(GemmIsa isa) {
 #ifdef SVERTKA_GEMM_AVX2
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &thin_avx2<T>;
+  if (isa != GemmIsa::generic) return &thin_avx2<T>;
 #endif
+  static_cast<void>(isa);
   return &thin_generic<T>;
 }
 
@@ -636,7 +781,7 @@ const T* thin_vector(const Problem<T>& p, ThinCase c, std::vector<T>& buffer) {
 
 template <class T>
 void run_thin(const Problem<T>& p, ThinCase c, bool parallel) {
-  static const ThinRunner<T> run = select_thin_runner<T>();
+  const ThinRunner<T> run = thin_runner<T>(current_isa());
   thread_local std::vector<T> buffer;
   const T* vec = thin_vector(p, c, buffer);
   const i64 n = c == ThinCase::row ? p.N : p.M;
@@ -671,7 +816,7 @@ void gemm(Trans ta, Trans tb, i64 M, i64 N, i64 K, T alpha, const T* A, i64 lda,
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
 
-  static const RectangleRunner<T> run = select_rectangle_runner<T>();
+  const RectangleRunner<T> run = rectangle_runner<T>(current_isa());
   const Problem<T> p{ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
 
   // Below ~64^3 multiply-adds a parallel region costs more than it saves (thin products are memory
@@ -700,6 +845,17 @@ void gemm(Trans ta, Trans tb, i64 M, i64 N, i64 K, T alpha, const T* A, i64 lda,
   }
   if (error) std::rethrow_exception(error);
 }
+
+bool gemm_isa_supported(GemmIsa isa) { return cpu_has(isa); }
+
+void set_gemm_isa(GemmIsa isa) {
+  if (!cpu_has(isa))
+    throw OptionError(std::string("set_gemm_isa: this CPU cannot run the ") +
+                      (isa == GemmIsa::avx512 ? "AVX-512" : "AVX2") + " kernel");
+  chosen.store(isa, std::memory_order_relaxed);
+}
+
+GemmIsa gemm_isa() { return current_isa(); }
 
 template void gemm<float>(Trans, Trans, i64, i64, i64, float, const float*, i64, const float*, i64, float, float*, i64);
 template void gemm<double>(Trans, Trans, i64, i64, i64, double, const double*, i64, const double*, i64, double,

@@ -25,6 +25,16 @@ using svertka::kernels::gemm;
 using svertka::kernels::Trans;
 using i64 = std::int64_t;
 
+using svertka::kernels::GemmIsa;
+using svertka::kernels::gemm_isa;
+using svertka::kernels::gemm_isa_supported;
+using svertka::kernels::set_gemm_isa;
+const GemmIsa all_isas[] = {GemmIsa::generic, GemmIsa::avx2, GemmIsa::avx512};
+
+struct RestoreGemmIsa {
+  ~RestoreGemmIsa() { set_gemm_isa(GemmIsa::automatic); }
+};
+
 struct RestoreGemmThreads {
   int saved = omp_get_max_threads();
   ~RestoreGemmThreads() { omp_set_num_threads(saved); }
@@ -181,14 +191,54 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(matches_the_naive_product, T, types) {
   };
   // beta 0 (on a NaN-filled C), beta 1 (accumulate), a general beta; alphas that round
   const AlphaBeta scalars[] = {{T(1), T(0)}, {T(-1.5), T(1)}, {T(0.3), T(0.5)}};
-  std::uint64_t seed = 1;
-  for (const auto& s : sizes)
-    for (const auto& t : transposes)
-      for (const auto& ab : scalars) {
-        const i64 pad = (seed % 2) * 5;  // every other problem has row strides larger than the minimum
-        check_against_reference(Problem<T>{t[0], t[1], s.M, s.N, s.K, pad, ab.alpha, ab.beta}, seed);
-        seed += 3;
-      }
+  RestoreGemmIsa restore;
+  for (const GemmIsa isa : all_isas) {
+    if (!gemm_isa_supported(isa)) continue;
+    set_gemm_isa(isa);
+    BOOST_TEST_CONTEXT("isa " << static_cast<int>(isa)) {
+      std::uint64_t seed = 1;
+      for (const auto& s : sizes)
+        for (const auto& t : transposes)
+          for (const auto& ab : scalars) {
+            const i64 pad = (seed % 2) * 5;  // every other problem has row strides larger than the minimum
+            check_against_reference(Problem<T>{t[0], t[1], s.M, s.N, s.K, pad, ab.alpha, ab.beta}, seed);
+            seed += 3;
+          }
+    }
+  }
+}
+
+// The AVX-512 kernel runs each element's operations in the AVX2 kernel's order: identical results.
+BOOST_AUTO_TEST_CASE_TEMPLATE(avx512_and_avx2_kernels_agree_bitwise, T, types) {
+  if (!gemm_isa_supported(GemmIsa::avx512)) return;
+  RestoreGemmIsa restore;
+  const i64 M = 70, N = 100, K = 300;  // edge tiles in both directions, two k blocks
+  const auto A = random_vector<T>(M * K, 21), B = random_vector<T>(K * N, 22), C0 = random_vector<T>(M * N, 23);
+  for (const auto& t : transposes) {
+    const i64 lda = t[0] == Trans::no ? K : M, ldb = t[1] == Trans::no ? N : K;
+    std::vector<T> C[2] = {C0, C0};
+    for (int i = 0; i < 2; ++i) {
+      set_gemm_isa(i == 0 ? GemmIsa::avx2 : GemmIsa::avx512);
+      gemm<T>(t[0], t[1], M, N, K, T(0.7), A.data(), lda, B.data(), ldb, T(0.5), C[i].data(), N);
+    }
+    i64 differ = 0;
+    for (std::size_t i = 0; i < C0.size(); ++i) differ += std::memcmp(&C[0][i], &C[1][i], sizeof(T)) != 0;
+    BOOST_TEST(differ == 0, differ << " of " << C0.size() << " elements differ");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(set_gemm_isa_refuses_what_the_cpu_lacks) {
+  RestoreGemmIsa restore;
+  for (const GemmIsa isa : all_isas) {
+    if (gemm_isa_supported(isa)) {
+      set_gemm_isa(isa);
+      BOOST_TEST((gemm_isa() == isa));
+    } else {
+      BOOST_CHECK_THROW(set_gemm_isa(isa), svertka::OptionError);
+    }
+  }
+  set_gemm_isa(GemmIsa::automatic);
+  BOOST_TEST((gemm_isa() != GemmIsa::automatic));
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(k_zero_or_alpha_zero_scales_c_without_reading_a_and_b, T, types) {

@@ -4,18 +4,30 @@
 //! `gemm`: general matrix-matrix product, C = alpha·op(A)·op(B) + beta·C, for float and double.
 //!
 //! The implementation (src/kernels/gemm.cpp) packs blocks of A and B into contiguous buffers and runs
-//! an AVX2+FMA register-blocked micro-kernel on CPUs that have it (chosen at run time, so the library
-//! needs no -march flag), a portable C++ kernel elsewhere. Thin products (M = 1, K = 1, or N = 1 with
+//! a register-blocked micro-kernel: AVX-512 or AVX2+FMA on CPUs that have them (chosen at run time, so
+//! the library needs no -march flag), a portable C++ kernel elsewhere. Thin products (M = 1, K = 1, or N = 1 with
 //! op(A) = A) skip the packing and run as dot products and axpys. It uses up to `num_threads()` OpenMP
 //! threads for problems larger than about 64³ multiply-adds; nothing in this header needs OpenMP.
 //!
 //! Results are bit-identical for any thread count: every element of C is computed by the same
-//! sequence of floating-point operations, whatever the partition of C between threads. (They may
-//! differ between the AVX2 and the portable kernel.)
+//! sequence of floating-point operations, whatever the partition of C between threads. The AVX-512
+//! and AVX2 kernels give identical results too; the portable kernel may differ from them.
 
 #include <cstdint>
 
 namespace svertka::kernels {
+
+//! The instruction set of the GEMM micro-kernel: `automatic` (the best the CPU has, the default),
+//! AVX-512, AVX2+FMA, or portable C++.
+enum class GemmIsa { automatic, generic, avx2, avx512 };
+
+//! Whether this CPU can run `isa`.
+bool gemm_isa_supported(GemmIsa isa);
+//! Chooses the micro-kernel for the process (tests and benchmarks; `automatic` restores the default).
+//! @throws OptionError when the CPU lacks it.
+void set_gemm_isa(GemmIsa isa);
+//! The instruction set in use now (never `automatic`).
+GemmIsa gemm_isa();
 
 //! Whether an operand is used as stored (`no`) or transposed (`yes`).
 enum class Trans : bool { no = false, yes = true };
