@@ -29,7 +29,85 @@ double sgd_generic(i64 n, T eta, T wd, T* w, const T* g, i64 from) {
   return sum_sq;
 }
 
+template <class T>
+double momentum_generic(i64 n, const MomentumStep<T>& m, T* w, const T* g, T* b, i64 from) {
+  double sum_sq = 0;
+  for (i64 i = from; i < n; ++i) {
+    const T old = w[i];
+    const T d = m.weight_decay != T(0) ? g[i] + m.weight_decay * old : g[i];
+    b[i] = m.first ? d : b[i] * m.momentum + m.keep * d;
+    const T dir = m.nesterov ? d + m.momentum * b[i] : b[i];
+    const T prod = m.eta * dir;
+    w[i] = old - prod;
+    const double delta = static_cast<double>(w[i] - old);
+    sum_sq += delta * delta;
+  }
+  return sum_sq;
+}
+
 #ifdef SVERTKA_UPDATE_AVX2
+// 256-bit vectors of T: the operations the momentum update needs.
+template <class T>
+struct V8;
+template <>
+struct V8<float> {
+  using V = __m256;
+  static constexpr i64 lanes = 8;
+  __attribute__((target("avx2"), always_inline)) static V load(const float* p) { return _mm256_loadu_ps(p); }
+  __attribute__((target("avx2"), always_inline)) static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  __attribute__((target("avx2"), always_inline)) static V set1(float x) { return _mm256_set1_ps(x); }
+  __attribute__((target("avx2"), always_inline)) static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  __attribute__((target("avx2"), always_inline)) static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  __attribute__((target("avx2"), always_inline)) static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  // Σ of squares of the lanes, into two double accumulators
+  __attribute__((target("avx2"), always_inline)) static void square_into(V d, __m256d& s0, __m256d& s1) {
+    const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(d)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(d, 1));
+    s0 = _mm256_add_pd(s0, _mm256_mul_pd(lo, lo));
+    s1 = _mm256_add_pd(s1, _mm256_mul_pd(hi, hi));
+  }
+};
+template <>
+struct V8<double> {
+  using V = __m256d;
+  static constexpr i64 lanes = 4;
+  __attribute__((target("avx2"), always_inline)) static V load(const double* p) { return _mm256_loadu_pd(p); }
+  __attribute__((target("avx2"), always_inline)) static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  __attribute__((target("avx2"), always_inline)) static V set1(double x) { return _mm256_set1_pd(x); }
+  __attribute__((target("avx2"), always_inline)) static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  __attribute__((target("avx2"), always_inline)) static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
+  __attribute__((target("avx2"), always_inline)) static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  __attribute__((target("avx2"), always_inline)) static void square_into(V d, __m256d& s0, __m256d&) {
+    s0 = _mm256_add_pd(s0, _mm256_mul_pd(d, d));
+  }
+};
+
+// The same operations as momentum_generic, a vector at a time (two in flight).
+template <class T>
+__attribute__((target("avx2"))) double momentum_avx2(i64 n, const MomentumStep<T>& m, T* w, const T* g, T* b) {
+  using X = V8<T>;
+  using V = typename X::V;
+  constexpr i64 L = X::lanes;
+  const V eta = X::set1(m.eta), wd = X::set1(m.weight_decay), mu = X::set1(m.momentum), keep = X::set1(m.keep);
+  __m256d s[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  i64 i = 0;
+  for (; i + 2 * L <= n; i += 2 * L)
+    for (int h = 0; h < 2; ++h) {
+      const i64 j = i + h * L;
+      const V old = X::load(w + j);
+      V d = X::load(g + j);
+      if (m.weight_decay != T(0)) d = X::add(d, X::mul(wd, old));
+      const V nb = m.first ? d : X::add(X::mul(X::load(b + j), mu), X::mul(keep, d));
+      X::store(b + j, nb);
+      const V dir = m.nesterov ? X::add(d, X::mul(mu, nb)) : nb;
+      const V now = X::sub(old, X::mul(eta, dir));
+      X::store(w + j, now);
+      X::square_into(X::sub(now, old), s[2 * h], s[2 * h + 1]);
+    }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, _mm256_add_pd(_mm256_add_pd(s[0], s[1]), _mm256_add_pd(s[2], s[3])));
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + momentum_generic(n, m, w, g, b, i);
+}
+
 // 16 floats per iteration into four double accumulators (independent add chains).
 __attribute__((target("avx2"))) double sgd_avx2(i64 n, float eta, float wd, float* w, const float* g) {
   const __m256 ve = _mm256_set1_ps(eta), vwd = _mm256_set1_ps(wd);
@@ -91,7 +169,17 @@ double sgd_update(i64 n, T eta, T weight_decay, T* w, const T* g) {
   return sgd_generic(n, eta, weight_decay, w, g, 0);
 }
 
+template <class T>
+double momentum_update(i64 n, const MomentumStep<T>& m, T* w, const T* g, T* buffer) {
+#ifdef SVERTKA_UPDATE_AVX2
+  if (has_avx2()) return momentum_avx2(n, m, w, g, buffer);
+#endif
+  return momentum_generic(n, m, w, g, buffer, 0);
+}
+
 template double sgd_update<float>(i64, float, float, float*, const float*);
+template double momentum_update<float>(i64, const MomentumStep<float>&, float*, const float*, float*);
+template double momentum_update<double>(i64, const MomentumStep<double>&, double*, const double*, double*);
 template double sgd_update<double>(i64, double, double, double*, const double*);
 
 }  // namespace svertka::kernels

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "svertka/kernels/update.hpp"
 #include "svertka/optim/basic_optimizer.hpp"
 #include "svertka/optim/schedules.hpp"
 
@@ -51,20 +52,10 @@ struct MomentumRule {
 
   template <class T>
   double apply(T* w, const T* g, std::array<T*, 1> s, std::int64_t n, const StepContext& c) const {
-    const T eta = static_cast<T>(c.eta), wd = static_cast<T>(weight_decay), mu = static_cast<T>(momentum),
-            keep = static_cast<T>(1 - dampening);
-    const bool first = c.step == 1;
-    T* b = s[0];
-    double sum_sq = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const T old = w[i];
-      const T d = wd != T(0) ? g[i] + wd * old : g[i];
-      b[i] = first ? d : b[i] * mu + keep * d;
-      w[i] = old - eta * (nesterov ? d + mu * b[i] : b[i]);
-      const double delta = static_cast<double>(w[i] - old);
-      sum_sq += delta * delta;
-    }
-    return sum_sq;
+    const kernels::MomentumStep<T> step{static_cast<T>(c.eta),     static_cast<T>(weight_decay),
+                                        static_cast<T>(momentum),  static_cast<T>(1 - dampening),
+                                        nesterov,                  c.step == 1};
+    return kernels::momentum_update<T>(n, step, w, g, s[0]);
   }
 };
 
