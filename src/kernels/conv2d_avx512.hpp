@@ -105,15 +105,13 @@ struct Avx512 : Avx2 {
   // (12 zmm accumulators: 6 filters × 2 vectors). Lanes past n are neither read nor written.
   template <class T>
   SVERTKA_CONV_AVX512 static void taps_k(i64 n, i64 S, const T* const* src, const T* w, i64 kb, T* out, i64 ldo) {
-    switch (kb) {
-      case 1: return taps_kb<1>(n, S, src, w, out, ldo);
-      case 2: return taps_kb<2>(n, S, src, w, out, ldo);
-      case 3: return taps_kb<3>(n, S, src, w, out, ldo);
-      case 4: return taps_kb<4>(n, S, src, w, out, ldo);
-      case 5: return taps_kb<5>(n, S, src, w, out, ldo);
-      default: return taps_kb<6>(n, S, src, w, out, ldo);
-    }
+    using M = decltype(Z<T>::valid(nullptr));
+    constexpr i64 W = NR<T>;
+    const auto lanes = [](i64 cnt) { return static_cast<M>(cnt >= W ? ~0u : cnt <= 0 ? 0u : (1u << cnt) - 1); };
+    for (i64 v = 0; v < n; v += 2 * W)
+      taps_pair(kb, S, src, v, lanes(n - v), src, v + W, lanes(n - v - W), w, out + v, out + v + W, ldo);
   }
+
   // lanes[k·lk + s·VW + l] += Σ_i Σ_v gr[i][k·gk + v] · xr[i][off[s] + v], v ≡ l (mod VW), for
   // k < kb ≤ 3, s < sb ≤ 5, v < n (a multiple of VW): the weight gradient of kb filters and sb taps
   // over m row pairs (an output-gradient row and the input row it meets), all in 15 zmm accumulators
@@ -151,40 +149,14 @@ struct Avx512 : Avx2 {
       const M m0 = lanes_of(n);
       for (i64 i = 0; i < m; i += 2) {
         const bool two = i + 1 < m;
-        const M m1 = two ? m0 : M(0);
-        const T *x0 = xr[i], *g0p = gr[i], *x1 = two ? xr[i + 1] : xr[i], *g1p = two ? gr[i + 1] : gr[i];
-        V g0[KB], g1[KB];
-#pragma GCC unroll 3
-        for (i64 k = 0; k < KB; ++k) {
-          g0[k] = X::maskz_loadu(m0, g0p + k * gk);
-          g1[k] = X::maskz_loadu(m1, g1p + k * gk);
-        }
-#pragma GCC unroll 5
-        for (i64 s = 0; s < SB; ++s) {
-          const V v0 = X::maskz_loadu(m0, x0 + off[s]), v1 = X::maskz_loadu(m1, x1 + off[s]);
-#pragma GCC unroll 3
-          for (i64 k = 0; k < KB; ++k) acc[k][s] = X::fma(g1[k], v1, X::fma(g0[k], v0, acc[k][s]));
-        }
+        const i64 i1 = two ? i + 1 : i;
+        dot_step<KB, SB>(acc, xr[i], gr[i], m0, xr[i1], gr[i1], two ? m0 : M(0), gk, off);
       }
-      n = 0;  // done: skip the general loop
-    }
-    for (i64 v = 0; v < n; v += 2 * W) {
-      const M m0 = lanes_of(n - v), m1 = lanes_of(n - v - W);
-      for (i64 i = 0; i < m; ++i) {
-        const T* x = xr[i] + v;
-        const T* g = gr[i] + v;
-        V g0[KB], g1[KB];
-#pragma GCC unroll 3
-        for (i64 k = 0; k < KB; ++k) {
-          g0[k] = X::maskz_loadu(m0, g + k * gk);
-          g1[k] = X::maskz_loadu(m1, g + k * gk + W);
-        }
-#pragma GCC unroll 5
-        for (i64 s = 0; s < SB; ++s) {
-          const V x0 = X::maskz_loadu(m0, x + off[s]), x1 = X::maskz_loadu(m1, x + off[s] + W);
-#pragma GCC unroll 3
-          for (i64 k = 0; k < KB; ++k) acc[k][s] = X::fma(g1[k], x1, X::fma(g0[k], x0, acc[k][s]));
-        }
+    } else {  // two vectors of each row per pass
+      for (i64 v = 0; v < n; v += 2 * W) {
+        const M m0 = lanes_of(n - v), m1 = lanes_of(n - v - W);
+        for (i64 i = 0; i < m; ++i)
+          dot_step<KB, SB>(acc, xr[i] + v, gr[i] + v, m0, xr[i] + v + W, gr[i] + v + W, m1, gk, off);
       }
     }
 #pragma GCC unroll 3
@@ -199,33 +171,60 @@ struct Avx512 : Avx2 {
       }
   }
 
+  // acc[k][s] += g0_k·x0_s + g1_k·x1_s: two vectors of gY (filter k at g + k·gk) against the tap
+  // s runs of the input (at x + off[s]), each under its lane mask.
+  template <i64 KB, i64 SB, class T, class V, class M>
+  SVERTKA_CONV_AVX512_INLINE static void dot_step(V (&acc)[KB][SB], const T* x0, const T* g0p, M m0, const T* x1,
+                                                  const T* g1p, M m1, i64 gk, const i64* off) {
+    using X = Z<T>;
+    V g0[KB], g1[KB];
+#pragma GCC unroll 3
+    for (i64 k = 0; k < KB; ++k) {
+      g0[k] = X::maskz_loadu(m0, g0p + k * gk);
+      g1[k] = X::maskz_loadu(m1, g1p + k * gk);
+    }
+#pragma GCC unroll 5
+    for (i64 s = 0; s < SB; ++s) {
+      const V v0 = X::maskz_loadu(m0, x0 + off[s]), v1 = X::maskz_loadu(m1, x1 + off[s]);
+#pragma GCC unroll 3
+      for (i64 k = 0; k < KB; ++k) acc[k][s] = X::fma(g1[k], v1, X::fma(g0[k], v0, acc[k][s]));
+    }
+  }
+
   // taps_k for two output rows at once when a row fits one vector (n ≤ NR): out0 from the taps src0,
   // out1 from src1, so both vectors of the register block carry useful lanes.
   template <class T>
   SVERTKA_CONV_AVX512 static void taps_k2(i64 n, i64 S, const T* const* src0, const T* const* src1, const T* w,
                                           i64 kb, T* out0, T* out1, i64 ldo) {
+    using M = decltype(Z<T>::valid(nullptr));
+    const M m = static_cast<M>(n >= NR<T> ? ~0u : (1u << n) - 1);
+    taps_pair(kb, S, src0, 0, m, src1, 0, m, w, out0, out1, ldo);
+  }
+  // The register block of both: out0[k·ldo + l] = Σ_t w[t·kb + k]·src0[t][o0 + l] over the lanes of
+  // m0, and the same for out1 from src1 at o1 under m1.
+  template <class T, class M>
+  SVERTKA_CONV_AVX512_INLINE static void taps_pair(i64 kb, i64 S, const T* const* src0, i64 o0, M m0,
+                                                   const T* const* src1, i64 o1, M m1, const T* w, T* out0, T* out1,
+                                                   i64 ldo) {
     switch (kb) {
-      case 1: return taps_kb2<1>(n, S, src0, src1, w, out0, out1, ldo);
-      case 2: return taps_kb2<2>(n, S, src0, src1, w, out0, out1, ldo);
-      case 3: return taps_kb2<3>(n, S, src0, src1, w, out0, out1, ldo);
-      case 4: return taps_kb2<4>(n, S, src0, src1, w, out0, out1, ldo);
-      case 5: return taps_kb2<5>(n, S, src0, src1, w, out0, out1, ldo);
-      default: return taps_kb2<6>(n, S, src0, src1, w, out0, out1, ldo);
+      case 1: return taps_block<1>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
+      case 2: return taps_block<2>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
+      case 3: return taps_block<3>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
+      case 4: return taps_block<4>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
+      case 5: return taps_block<5>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
+      default: return taps_block<6>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
     }
   }
-  template <i64 KB, class T>
-  SVERTKA_CONV_AVX512_INLINE static void taps_kb2(i64 n, i64 S, const T* const* src0, const T* const* src1,
-                                                  const T* w, T* out0, T* out1, i64 ldo) {
+  template <i64 KB, class T, class M>
+  SVERTKA_CONV_AVX512_INLINE static void taps_block(i64 S, const T* const* src0, i64 o0, M m0, const T* const* src1,
+                                                    i64 o1, M m1, const T* w, T* out0, T* out1, i64 ldo) {
     using X = Z<T>;
     using V = typename X::V;
-    using M = decltype(X::valid(nullptr));
-    constexpr i64 W = NR<T>;
-    const M m = static_cast<M>(n >= W ? ~0u : (1u << n) - 1);
     V a0[KB], a1[KB];
 #pragma GCC unroll 6
     for (i64 k = 0; k < KB; ++k) a0[k] = a1[k] = X::zero();
     for (i64 t = 0; t < S; ++t, w += KB) {
-      const V x0 = X::maskz_loadu(m, src0[t]), x1 = X::maskz_loadu(m, src1[t]);
+      const V x0 = X::maskz_loadu(m0, src0[t] + o0), x1 = X::maskz_loadu(m1, src1[t] + o1);
 #pragma GCC unroll 6
       for (i64 k = 0; k < KB; ++k) {
         const V wk = X::set1(w + k);
@@ -235,37 +234,8 @@ struct Avx512 : Avx2 {
     }
 #pragma GCC unroll 6
     for (i64 k = 0; k < KB; ++k) {
-      X::mask_storeu(out0 + k * ldo, m, a0[k]);
-      X::mask_storeu(out1 + k * ldo, m, a1[k]);
-    }
-  }
-  template <i64 KB, class T>
-  SVERTKA_CONV_AVX512_INLINE static void taps_kb(i64 n, i64 S, const T* const* src, const T* w, T* out, i64 ldo) {
-    using X = Z<T>;
-    using V = typename X::V;
-    using M = decltype(X::valid(nullptr));
-    constexpr i64 W = NR<T>;
-    const auto lanes = [](i64 cnt) { return static_cast<M>(cnt >= W ? ~0u : cnt <= 0 ? 0u : (1u << cnt) - 1); };
-    for (i64 v = 0; v < n; v += 2 * W) {
-      const M m0 = lanes(n - v), m1 = lanes(n - v - W);
-      V a0[KB], a1[KB];
-#pragma GCC unroll 6
-      for (i64 k = 0; k < KB; ++k) a0[k] = a1[k] = X::zero();
-      for (i64 t = 0; t < S; ++t, w += KB) {
-        const V x0 = X::maskz_loadu(m0, src[t] + v), x1 = X::maskz_loadu(m1, src[t] + v + W);
-#pragma GCC unroll 6
-        for (i64 k = 0; k < KB; ++k) {
-          const V wk = X::set1(w + k);
-          a0[k] = X::fma(wk, x0, a0[k]);
-          a1[k] = X::fma(wk, x1, a1[k]);
-        }
-      }
-      w -= S * KB;
-#pragma GCC unroll 6
-      for (i64 k = 0; k < KB; ++k) {
-        X::mask_storeu(out + k * ldo + v, m0, a0[k]);
-        X::mask_storeu(out + k * ldo + v + W, m1, a1[k]);
-      }
+      X::mask_storeu(out0 + k * ldo, m0, a0[k]);
+      X::mask_storeu(out1 + k * ldo, m1, a1[k]);
     }
   }
 

@@ -18,7 +18,7 @@
 // Extra memory (per thread, thread_local, grown on demand and kept): Ap of at most MC x KC and Bp of at
 // most KC x NC elements, 64-byte aligned: 144 KiB + 2 MiB for float and for double (see Blocking).
 //
-// SVERTKA_GEMM_FORCE_GENERIC (a compile-time macro) disables the AVX2 kernel, to test the fallback.
+// Products with one row, one column or a depth of one take the thin path (gemm_thin.cpp) instead.
 
 #include "svertka/kernels/gemm.hpp"
 
@@ -31,19 +31,14 @@
 #include <memory>
 #include <new>
 #include <string>
-#include <vector>
 
 #include "svertka/core/error.hpp"
-
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(SVERTKA_GEMM_FORCE_GENERIC)
-#define SVERTKA_GEMM_AVX2 1
-#include <immintrin.h>
-#endif
+#include "gemm_internal.hpp"
 
 namespace svertka::kernels {
 namespace {
 
-using i64 = std::int64_t;
+using namespace gemm_detail;
 
 // ---------------------------------------------------------------------------------------------------
 // Blocking parameters, from the caches of AMD Zen 3 (L1d 32 KiB, L2 512 KiB per core, L3 32 MiB per
@@ -71,7 +66,6 @@ constexpr i64 MR = Blocking<T>::MR;
 template <class T>
 constexpr i64 NR = Blocking<T>::NR;
 
-i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
 
 // Splits n into the fewest blocks of at most `max`, of equal size rounded up to a multiple of `unit`
 // (so 1024 rows with MC = 144 give blocks of 132 and one of 100 instead of 7 x 144 + 16).
@@ -95,7 +89,6 @@ i64 balanced_block(i64 n, i64 max, i64 unit) {
 // an always_inline callee whose target the immediate caller lacks, even when that caller is itself
 // inlined into an AVX2 function. The one way from baseline code into AVX2 code is the function
 // pointer chosen at run time by rectangle_runner() (the best the CPU has unless set_gemm_isa said).
-#define SVERTKA_INLINE __attribute__((always_inline)) inline
 
 // Portable kernel (any CPU); the fixed-size loops vectorise for whatever ISA it is compiled in.
 struct GenericKernel {
@@ -121,71 +114,6 @@ struct GenericKernel {
 };
 
 #ifdef SVERTKA_GEMM_AVX2
-#define SVERTKA_AVX2 __attribute__((target("avx2,fma")))
-#define SVERTKA_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
-
-template <class T>
-struct Vec;
-
-template <>
-struct Vec<float> {
-  using V = __m256;
-  SVERTKA_AVX2_INLINE static V zero() { return _mm256_setzero_ps(); }
-  SVERTKA_AVX2_INLINE static V set1(float x) { return _mm256_set1_ps(x); }
-  SVERTKA_AVX2_INLINE static V load(const float* p) { return _mm256_load_ps(p); }
-  SVERTKA_AVX2_INLINE static V loadu(const float* p) { return _mm256_loadu_ps(p); }
-  SVERTKA_AVX2_INLINE static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
-  SVERTKA_AVX2_INLINE static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
-  SVERTKA_AVX2_INLINE static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
-  SVERTKA_AVX2_INLINE static V add(V a, V b) { return _mm256_add_ps(a, b); }
-  SVERTKA_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  SVERTKA_AVX2_INLINE static void store6(float* p, V v) {  // the first 6 lanes
-    _mm_storeu_ps(p, _mm256_castps256_ps128(v));
-    _mm_storel_pi(reinterpret_cast<__m64*>(p + 4), _mm256_extractf128_ps(v, 1));
-  }
-  // r[i] = 8 consecutive k of row i  ->  r[k] = rows 0..7 at that k
-  SVERTKA_AVX2_INLINE static void transpose(V r[8]) {
-    V t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // a0 b0 a1 b1 | a4 b4 a5 b5
-      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // a2 b2 a3 b3 | a6 b6 a7 b7
-    }
-    for (int i = 0; i < 8; i += 4) {
-      u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);      // a0 b0 c0 d0 | a4 b4 c4 d4
-      u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);  // a1 b1 c1 d1 | a5 b5 c5 d5
-      u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-      u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int k = 0; k < 4; ++k) {
-      r[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
-      r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
-    }
-  }
-};
-
-template <>
-struct Vec<double> {
-  using V = __m256d;
-  SVERTKA_AVX2_INLINE static V zero() { return _mm256_setzero_pd(); }
-  SVERTKA_AVX2_INLINE static V set1(double x) { return _mm256_set1_pd(x); }
-  SVERTKA_AVX2_INLINE static V load(const double* p) { return _mm256_load_pd(p); }
-  SVERTKA_AVX2_INLINE static V loadu(const double* p) { return _mm256_loadu_pd(p); }
-  SVERTKA_AVX2_INLINE static void storeu(double* p, V v) { _mm256_storeu_pd(p, v); }
-  SVERTKA_AVX2_INLINE static V bcast(const double* p) { return _mm256_broadcast_sd(p); }
-  SVERTKA_AVX2_INLINE static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
-  SVERTKA_AVX2_INLINE static V add(V a, V b) { return _mm256_add_pd(a, b); }
-  SVERTKA_AVX2_INLINE static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-  SVERTKA_AVX2_INLINE static void store2(double* p, V v) { _mm_storeu_pd(p, _mm256_castpd256_pd128(v)); }
-  // r[i] = 4 consecutive k of row i  ->  r[k] = rows 0..3 at that k
-  SVERTKA_AVX2_INLINE static void transpose(V r[4]) {
-    const V t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);  // a0 b0 | a2 b2, a1 b1 | a3 b3
-    const V t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
-    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
-    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
-    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
-    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
-  }
-};
 
 // One row of the register tile: cr0/cr1 += a[r] * (b0, b1).
 #define SVERTKA_ROW(r)                  \
@@ -363,17 +291,7 @@ struct Avx512Kernel : Avx2Kernel {
 #endif  // SVERTKA_GEMM_AVX2
 
 // ---------------------------------------------------------------------------------------------------
-// The problem as given, and packing from it.
-template <class T>
-struct Problem {
-  Trans ta, tb;
-  i64 M, N, K;
-  T alpha, beta;
-  const T *A, *B;
-  T* C;
-  i64 lda, ldb, ldc;
-};
-
+// Packing from the problem as given (Problem: gemm_internal.hpp).
 // Packs `n` rows of a matrix whose element (i, k) is src[i * si + k * sk], k < kc, into micro-panels
 // of R rows: element (i, k) goes to dst[(i / R)*R*kc + k*R + i % R]. Rows past n are zero, so edge
 // tiles run the full micro-kernel. Used for op(A) (R = MR) and for op(B)ᵀ (R = NR). One of si, sk is 1.
@@ -560,12 +478,6 @@ GemmIsa best_isa() {
   return best;
 }
 
-std::atomic<GemmIsa> chosen{GemmIsa::automatic};
-
-GemmIsa current_isa() {
-  const GemmIsa c = chosen.load(std::memory_order_relaxed);
-  return c == GemmIsa::automatic ? best_isa() : c;
-}
 
 template <class T>
 RectangleRunner<T> rectangle_runner(GemmIsa isa) {
@@ -614,186 +526,7 @@ void run_thread(const Problem<T>& p, RectangleRunner<T> run, int id, int threads
   if (m0 < m1 && n0 < n1) run(p, m0, m1, n0, n1);
 }
 
-// C = beta * C, without reading C when beta == 0.
-template <class T>
-void scale_c(i64 M, i64 N, T beta, T* C, i64 ldc) {
-  if (beta == T(1)) return;
-  for (i64 i = 0; i < M; ++i) {
-    T* c = C + i * ldc;
-    if (beta == T(0))
-      std::fill_n(c, N, T(0));
-    else
-      for (i64 j = 0; j < N; ++j) c[j] *= beta;
-  }
-}
 
-// ---------------------------------------------------------------------------------------------------
-// Thin products: M == 1 (a row vector times a matrix), K == 1 (an outer product) and N == 1 with op(A)
-// stored by rows (a matrix times a column vector). There each operand element is used once or M
-// times at most, so packing would cost as much as the arithmetic: these go straight over the
-// operands with dot products and axpys. A strided vector operand is first copied into a contiguous
-// per-thread buffer (kept between calls). Threads split the output into fixed contiguous ranges and
-// every output element is computed by the same operations whatever the split.
-
-// The vector loops of the thin path. Generic: plain loops in a fixed order.
-struct ThinGeneric {
-  template <class T>
-  SVERTKA_INLINE static T dot(i64 n, const T* a, const T* b) {
-    T s[4] = {};
-    i64 k = 0;
-    for (; k + 4 <= n; k += 4)
-      for (i64 l = 0; l < 4; ++l) s[l] += a[k + l] * b[k + l];
-    T r = (s[0] + s[1]) + (s[2] + s[3]);
-    for (; k < n; ++k) r += a[k] * b[k];
-    return r;
-  }
-  template <class T>
-  SVERTKA_INLINE static void axpy(i64 n, T s, const T* x, T* y) {
-    for (i64 j = 0; j < n; ++j) y[j] += s * x[j];
-  }
-};
-
-#ifdef SVERTKA_GEMM_AVX2
-struct ThinAvx2 {
-  // Four vector accumulators, combined pairwise, then the lanes in order, then the scalar tail.
-  template <class T>
-  SVERTKA_AVX2 static T dot(i64 n, const T* a, const T* b) {
-    using X = Vec<T>;
-    using V = typename X::V;
-    constexpr i64 w = 32 / static_cast<i64>(sizeof(T));
-    V s0 = X::zero(), s1 = X::zero(), s2 = X::zero(), s3 = X::zero();
-    i64 k = 0;
-    for (; k + 4 * w <= n; k += 4 * w) {
-      s0 = X::fma(X::loadu(a + k), X::loadu(b + k), s0);
-      s1 = X::fma(X::loadu(a + k + w), X::loadu(b + k + w), s1);
-      s2 = X::fma(X::loadu(a + k + 2 * w), X::loadu(b + k + 2 * w), s2);
-      s3 = X::fma(X::loadu(a + k + 3 * w), X::loadu(b + k + 3 * w), s3);
-    }
-    for (; k + w <= n; k += w) s0 = X::fma(X::loadu(a + k), X::loadu(b + k), s0);
-    alignas(32) T lanes[w];
-    X::storeu(lanes, X::add(X::add(s0, s1), X::add(s2, s3)));
-    T r = 0;
-    for (i64 l = 0; l < w; ++l) r += lanes[l];
-    for (; k < n; ++k) r += a[k] * b[k];
-    return r;
-  }
-  template <class T>
-  SVERTKA_AVX2 static void axpy(i64 n, T s, const T* x, T* y) {
-    using X = Vec<T>;
-    constexpr i64 w = 32 / static_cast<i64>(sizeof(T));
-    const auto vs = X::set1(s);
-    i64 j = 0;
-    for (; j + 2 * w <= n; j += 2 * w) {
-      X::storeu(y + j, X::fma(vs, X::loadu(x + j), X::loadu(y + j)));
-      X::storeu(y + j + w, X::fma(vs, X::loadu(x + j + w), X::loadu(y + j + w)));
-    }
-    for (; j + w <= n; j += w) X::storeu(y + j, X::fma(vs, X::loadu(x + j), X::loadu(y + j)));
-    for (; j < n; ++j) y[j] += s * x[j];
-  }
-};
-#endif
-
-enum class ThinCase { none, row, outer, column };
-
-template <class T>
-ThinCase thin_case(const Problem<T>& p) {
-  if (p.M == 1) return ThinCase::row;
-  if (p.K == 1) return ThinCase::outer;
-  if (p.N == 1 && p.ta == Trans::no) return ThinCase::column;
-  return ThinCase::none;
-}
-
-// out = beta·out + alpha·v, without reading out when beta == 0.
-template <class T>
-T combine(T v, T alpha, T beta, const T* out) {
-  return beta == T(0) ? alpha * v : alpha * v + beta * *out;
-}
-
-// The thin product on outputs [lo, hi) of its parallel dimension (N for `row`, M otherwise); `vec` is
-// the contiguous vector operand: op(A)'s row (row), op(B)'s row (outer) or op(B)'s column (column).
-template <class Ops, class T>
-void thin_range(const Problem<T>& p, ThinCase c, const T* vec, i64 lo, i64 hi) {
-  if (c == ThinCase::row) {
-    T* out = p.C;
-    if (p.tb == Trans::yes) {  // B is [N, K]: one dot product per output
-      for (i64 j = lo; j < hi; ++j) out[j] = combine(Ops::dot(p.K, vec, p.B + j * p.ldb), p.alpha, p.beta, out + j);
-      return;
-    }
-    scale_c(i64{1}, hi - lo, p.beta, out + lo, p.ldc);  // B is [K, N]: rows of B added into C
-    for (i64 k = 0; k < p.K; ++k) Ops::axpy(hi - lo, p.alpha * vec[k], p.B + k * p.ldb + lo, out + lo);
-  } else if (c == ThinCase::outer) {
-    for (i64 i = lo; i < hi; ++i) {
-      T* out = p.C + i * p.ldc;
-      const T a = p.ta == Trans::no ? p.A[i * p.lda] : p.A[i];
-      scale_c(i64{1}, p.N, p.beta, out, p.ldc);
-      Ops::axpy(p.N, p.alpha * a, vec, out);
-    }
-  } else {  // column: op(A) = A is [M, K] by rows
-    for (i64 i = lo; i < hi; ++i) {
-      T* out = p.C + i * p.ldc;
-      *out = combine(Ops::dot(p.K, p.A + i * p.lda, vec), p.alpha, p.beta, out);
-    }
-  }
-}
-
-template <class T>
-using ThinRunner = void (*)(const Problem<T>& p, ThinCase c, const T* vec, i64 lo, i64 hi);
-
-template <class T>
-__attribute__((flatten)) void thin_generic(const Problem<T>& p, ThinCase c, const T* vec, i64 lo, i64 hi) {
-  thin_range<ThinGeneric>(p, c, vec, lo, hi);
-}
-
-#ifdef SVERTKA_GEMM_AVX2
-template <class T>
-SVERTKA_AVX2 __attribute__((flatten)) void thin_avx2(const Problem<T>& p, ThinCase c, const T* vec, i64 lo, i64 hi) {
-  thin_range<ThinAvx2>(p, c, vec, lo, hi);
-}
-#endif
-
-template <class T>
-ThinRunner<T> thin_runner(GemmIsa isa) {
-#ifdef SVERTKA_GEMM_AVX2
-  if (isa != GemmIsa::generic) return &thin_avx2<T>;
-#endif
-  static_cast<void>(isa);
-  return &thin_generic<T>;
-}
-
-// The vector operand of a thin product, contiguous: a pointer into A or B when it already is, else a
-// copy in `buffer`.
-template <class T>
-const T* thin_vector(const Problem<T>& p, ThinCase c, std::vector<T>& buffer) {
-  const T* src;
-  i64 n, stride;
-  if (c == ThinCase::row) {  // op(A)[0, k]
-    src = p.A, n = p.K, stride = p.ta == Trans::no ? 1 : p.lda;
-  } else if (c == ThinCase::outer) {  // op(B)[0, j]
-    src = p.B, n = p.N, stride = p.tb == Trans::no ? 1 : p.ldb;
-  } else {  // op(B)[k, 0]
-    src = p.B, n = p.K, stride = p.tb == Trans::no ? p.ldb : 1;
-  }
-  if (stride == 1) return src;
-  if (static_cast<i64>(buffer.size()) < n) buffer.resize(static_cast<std::size_t>(n));
-  for (i64 k = 0; k < n; ++k) buffer[static_cast<std::size_t>(k)] = src[k * stride];
-  return buffer.data();
-}
-
-template <class T>
-void run_thin(const Problem<T>& p, ThinCase c, bool parallel) {
-  const ThinRunner<T> run = thin_runner<T>(current_isa());
-  thread_local std::vector<T> buffer;
-  const T* vec = thin_vector(p, c, buffer);
-  const i64 n = c == ThinCase::row ? p.N : p.M;
-  if (!parallel) return run(p, c, vec, 0, n);
-#pragma omp parallel
-  {
-    const i64 parts = omp_get_num_threads(), id = omp_get_thread_num();
-    const i64 lo = std::min(n, ceil_div(n * id / parts, i64{16}) * 16);
-    const i64 hi = id + 1 == parts ? n : std::min(n, ceil_div(n * (id + 1) / parts, i64{16}) * 16);
-    if (lo < hi) run(p, c, vec, lo, hi);
-  }
-}
 
 void check_args(i64 M, i64 N, i64 K, bool ta, bool tb, i64 lda, i64 ldb, i64 ldc) {
   const char* what = M < 0 || N < 0 || K < 0 ? "negative size"
@@ -809,6 +542,15 @@ void check_args(i64 M, i64 N, i64 K, bool ta, bool tb, i64 lda, i64 ldb, i64 ldc
 
 }  // namespace
 
+namespace gemm_detail {
+std::atomic<GemmIsa> chosen_isa{GemmIsa::automatic};
+
+GemmIsa current_isa() {
+  const GemmIsa c = chosen_isa.load(std::memory_order_relaxed);
+  return c == GemmIsa::automatic ? best_isa() : c;
+}
+}  // namespace gemm_detail
+
 template <class T>
 void gemm(Trans ta, Trans tb, i64 M, i64 N, i64 K, T alpha, const T* A, i64 lda, const T* B, i64 ldb, T beta, T* C,
           i64 ldc) {
@@ -816,7 +558,7 @@ void gemm(Trans ta, Trans tb, i64 M, i64 N, i64 K, T alpha, const T* A, i64 lda,
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
 
-  const RectangleRunner<T> run = rectangle_runner<T>(current_isa());
+  const RectangleRunner<T> run = rectangle_runner<T>(gemm_detail::current_isa());
   const Problem<T> p{ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
 
   // Below ~64^3 multiply-adds a parallel region costs more than it saves (thin products are memory
@@ -825,10 +567,7 @@ void gemm(Trans ta, Trans tb, i64 M, i64 N, i64 K, T alpha, const T* A, i64 lda,
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int threads = omp_get_max_threads();
   const bool nested = omp_get_active_level() >= omp_get_max_active_levels();
-  if (const ThinCase c = thin_case(p); c != ThinCase::none) {
-    run_thin(p, c, threads > 1 && !nested && work >= 1024.0 * 1024.0);
-    return;
-  }
+  if (gemm_detail::try_thin(p, threads > 1 && !nested && work >= 1024.0 * 1024.0)) return;
   if (threads <= 1 || work < 64.0 * 64.0 * 64.0 || nested) {
     run_thread(p, run, 0, 1);
     return;
@@ -852,10 +591,10 @@ void set_gemm_isa(GemmIsa isa) {
   if (!cpu_has(isa))
     throw OptionError(std::string("set_gemm_isa: this CPU cannot run the ") +
                       (isa == GemmIsa::avx512 ? "AVX-512" : "AVX2") + " kernel");
-  chosen.store(isa, std::memory_order_relaxed);
+  gemm_detail::chosen_isa.store(isa, std::memory_order_relaxed);
 }
 
-GemmIsa gemm_isa() { return current_isa(); }
+GemmIsa gemm_isa() { return gemm_detail::current_isa(); }
 
 template void gemm<float>(Trans, Trans, i64, i64, i64, float, const float*, i64, const float*, i64, float, float*, i64);
 template void gemm<double>(Trans, Trans, i64, i64, i64, double, const double*, i64, const double*, i64, double,

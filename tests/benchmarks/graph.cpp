@@ -12,79 +12,68 @@ namespace {
 
 constexpr auto mlp = gr::sequential(gr::input<784>, gr::linear<128>, gr::relu, gr::linear<10>);
 
-// zero_grad + SGD step, as libtorch's reference does them (opt.zero_grad(), then opt.step()).
-template <class Model>
-void sgd_step(Model& model, sv::optim::SGD<>& opt) {
-  opt.step(model.parameters());
-  model.zero_grad();
-}
-
-void BM_MlpBatch1_Graph(benchmark::State& state) {
-  sv::set_num_threads(1);
-  sv::Rng rng(1);
-  auto model = gr::instantiate<float>(mlp, rng);
-  auto x = sv::Tensor<float>::randn({1, 784}, rng);
-  const auto labels = sv::Tensor<std::int64_t>::from({1}, {3});
-  sv::optim::SGD opt(0.01);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(model.value_and_grad(x, labels, gr::cross_entropy));
-    sgd_step(model, opt);
-  }
-}
-BENCHMARK(BM_MlpBatch1_Graph)->Unit(benchmark::kMicrosecond);
-
-void BM_MlpBatch1_Tape(benchmark::State& state) {
-  sv::set_num_threads(1);
-  sv::Rng rng(1);
-  auto model = gr::instantiate<float>(mlp, rng);
-  auto x = sv::Tensor<float>::randn({1, 784}, rng);
-  const auto labels = sv::Tensor<std::int64_t>::from({1}, {3});
-  sv::optim::SGD opt(0.01);
-  for (auto _ : state) {
-    auto loss = tp::cross_entropy(model.forward(tp::constant(x)), labels);
-    loss.backward();
-    tp::clear();
-    sgd_step(model, opt);
-  }
-}
-BENCHMARK(BM_MlpBatch1_Tape)->Unit(benchmark::kMicrosecond);
-
 constexpr auto lenet = gr::sequential(gr::input<1, 28, 28>, gr::conv2d<6, 5>(gr::pad<2>), gr::relu, gr::max_pool2d<2>,
                                       gr::conv2d<16, 5>(), gr::relu, gr::max_pool2d<2>, gr::flatten, gr::linear<120>,
                                       gr::relu, gr::linear<84>, gr::relu, gr::linear<10>);
 
-// LeNet-5, batch 64: forward + backward + SGD step on random images (the per-step cost of an epoch of
-// Fashion-MNIST: 938 such steps). PyTorch's figure comes from torch_lenet_fmnist.py's seconds per epoch.
-struct LenetBatch {
-  sv::Rng rng{2};
-  decltype(gr::instantiate<float>(lenet, rng)) model = gr::instantiate<float>(lenet, rng);
-  sv::Tensor<float> x = sv::Tensor<float>::randn({64, 1, 28, 28}, rng);
-  sv::Tensor<std::int64_t> labels = sv::Tensor<std::int64_t>::zeros({64});
-  explicit LenetBatch(int threads) {
+// A model of `graph`, one random batch of `shape`, labels first_label, first_label + 1, ... (mod 10),
+// and the SGD optimizer, on `threads` threads.
+template <class Graph>
+struct Step {
+  sv::Rng rng;
+  decltype(gr::instantiate<float>(Graph{}, rng)) model;
+  sv::Tensor<float> x;
+  sv::Tensor<std::int64_t> labels;
+  sv::optim::SGD<> opt{0.01};
+  Step(std::uint64_t seed, sv::Shape shape, std::int64_t first_label, int threads)
+      : rng(seed), model(gr::instantiate<float>(Graph{}, rng)), x(sv::Tensor<float>::randn(shape, rng)),
+        labels(sv::Tensor<std::int64_t>::zeros({shape[0]})) {
     sv::set_num_threads(threads);
-    for (std::int64_t i = 0; i < 64; ++i) labels.data()[i] = i % 10;
+    for (std::int64_t i = 0; i < shape[0]; ++i) labels.data()[i] = (first_label + i) % 10;
+  }
+  // zero_grad + SGD step, as libtorch's reference does them (opt.zero_grad(), then opt.step()).
+  void update() {
+    opt.step(model.parameters());
+    model.zero_grad();
+  }
+  void graph_step() {
+    benchmark::DoNotOptimize(model.value_and_grad(x, labels, gr::cross_entropy));
+    update();
+  }
+  void tape_step() {
+    auto loss = tp::cross_entropy(model.forward(tp::constant(x)), labels);
+    loss.backward();
+    tp::clear();
+    update();
   }
 };
 
+using MlpStep = Step<std::remove_const_t<decltype(mlp)>>;
+using LenetStep = Step<std::remove_const_t<decltype(lenet)>>;
+
+void BM_MlpBatch1_Graph(benchmark::State& state) {
+  MlpStep s(1, {1, 784}, 3, 1);
+  for (auto _ : state) s.graph_step();
+}
+BENCHMARK(BM_MlpBatch1_Graph)->Unit(benchmark::kMicrosecond);
+
+void BM_MlpBatch1_Tape(benchmark::State& state) {
+  MlpStep s(1, {1, 784}, 3, 1);
+  for (auto _ : state) s.tape_step();
+}
+BENCHMARK(BM_MlpBatch1_Tape)->Unit(benchmark::kMicrosecond);
+
+// LeNet-5, batch 64: forward + backward + SGD step on random images (the per-step cost of an epoch of
+// Fashion-MNIST: 938 such steps). PyTorch's figure comes from torch_lenet_fmnist.py's seconds per epoch.
 void BM_LenetBatch64_Graph(benchmark::State& state) {
-  LenetBatch b(static_cast<int>(state.range(0)));
-  sv::optim::SGD opt(0.01);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(b.model.value_and_grad(b.x, b.labels, gr::cross_entropy));
-    sgd_step(b.model, opt);
-  }
+  LenetStep s(2, {64, 1, 28, 28}, 0, static_cast<int>(state.range(0)));
+  for (auto _ : state) s.graph_step();
 }
 BENCHMARK(BM_LenetBatch64_Graph)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void BM_LenetBatch64_Tape(benchmark::State& state) {
-  LenetBatch b(static_cast<int>(state.range(0)));
-  sv::optim::SGD opt(0.01);
-  for (auto _ : state) {
-    auto loss = tp::cross_entropy(b.model.forward(tp::constant(b.x)), b.labels);
-    loss.backward();
-    tp::clear();
-    sgd_step(b.model, opt);
-  }
+  LenetStep s(2, {64, 1, 28, 28}, 0, static_cast<int>(state.range(0)));
+  for (auto _ : state) s.tape_step();
 }
 BENCHMARK(BM_LenetBatch64_Tape)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
