@@ -71,6 +71,76 @@ struct ThinAvx2 {
     for (; j < n; ++j) y[j] += s * x[j];
   }
 };
+// AVX-512: the same operations as ThinAvx2 on the same elements, two 256-bit halves per register, so
+// the results match it bit for bit: dot's accumulators s0|s1 and s2|s3 are the halves of two 512-bit
+// accumulators, split before the tail; axpy is elementwise.
+#define SVERTKA_THIN_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
+#define SVERTKA_THIN_AVX512_INLINE __attribute__((target("avx512f,avx512dq,avx2,fma"), always_inline)) inline
+
+template <class T>
+struct Vec512;
+template <>
+struct Vec512<float> {
+  using V = __m512;
+  SVERTKA_THIN_AVX512_INLINE static V zero() { return _mm512_setzero_ps(); }
+  SVERTKA_THIN_AVX512_INLINE static V set1(float x) { return _mm512_set1_ps(x); }
+  SVERTKA_THIN_AVX512_INLINE static V loadu(const float* p) { return _mm512_loadu_ps(p); }
+  SVERTKA_THIN_AVX512_INLINE static void store(float* p, V v) { _mm512_store_ps(p, v); }
+  SVERTKA_THIN_AVX512_INLINE static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
+  SVERTKA_THIN_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+};
+template <>
+struct Vec512<double> {
+  using V = __m512d;
+  SVERTKA_THIN_AVX512_INLINE static V zero() { return _mm512_setzero_pd(); }
+  SVERTKA_THIN_AVX512_INLINE static V set1(double x) { return _mm512_set1_pd(x); }
+  SVERTKA_THIN_AVX512_INLINE static V loadu(const double* p) { return _mm512_loadu_pd(p); }
+  SVERTKA_THIN_AVX512_INLINE static void store(double* p, V v) { _mm512_store_pd(p, v); }
+  SVERTKA_THIN_AVX512_INLINE static void storeu(double* p, V v) { _mm512_storeu_pd(p, v); }
+  SVERTKA_THIN_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+};
+
+struct ThinAvx512 {
+  template <class T>
+  SVERTKA_THIN_AVX512 static T dot(i64 n, const T* a, const T* b) {
+    using Z = Vec512<T>;
+    using X = Vec<T>;
+    using V = typename X::V;
+    constexpr i64 w = 32 / static_cast<i64>(sizeof(T));  // lanes of a 256-bit half
+    typename Z::V s01 = Z::zero(), s23 = Z::zero();
+    i64 k = 0;
+    for (; k + 4 * w <= n; k += 4 * w) {
+      s01 = Z::fma(Z::loadu(a + k), Z::loadu(b + k), s01);
+      s23 = Z::fma(Z::loadu(a + k + 2 * w), Z::loadu(b + k + 2 * w), s23);
+    }
+    alignas(64) T halves[4 * w];
+    Z::store(halves, s01);
+    Z::store(halves + 2 * w, s23);
+    V s0 = X::load(halves), s1 = X::load(halves + w), s2 = X::load(halves + 2 * w), s3 = X::load(halves + 3 * w);
+    for (; k + w <= n; k += w) s0 = X::fma(X::loadu(a + k), X::loadu(b + k), s0);
+    alignas(32) T lanes[w];
+    X::storeu(lanes, X::add(X::add(s0, s1), X::add(s2, s3)));
+    T r = 0;
+    for (i64 l = 0; l < w; ++l) r += lanes[l];
+    for (; k < n; ++k) r += a[k] * b[k];
+    return r;
+  }
+  template <class T>
+  SVERTKA_THIN_AVX512 static void axpy(i64 n, T s, const T* x, T* y) {
+    using Z = Vec512<T>;
+    using X = Vec<T>;
+    constexpr i64 w = 32 / static_cast<i64>(sizeof(T));
+    const auto zs = Z::set1(s);
+    i64 j = 0;
+    for (; j + 4 * w <= n; j += 4 * w) {
+      Z::storeu(y + j, Z::fma(zs, Z::loadu(x + j), Z::loadu(y + j)));
+      Z::storeu(y + j + 2 * w, Z::fma(zs, Z::loadu(x + j + 2 * w), Z::loadu(y + j + 2 * w)));
+    }
+    const auto vs = X::set1(s);
+    for (; j + w <= n; j += w) X::storeu(y + j, X::fma(vs, X::loadu(x + j), X::loadu(y + j)));
+    for (; j < n; ++j) y[j] += s * x[j];
+  }
+};
 #endif
 
 enum class ThinCase { none, row, outer, column };
@@ -129,11 +199,17 @@ template <class T>
 SVERTKA_AVX2 __attribute__((flatten)) void thin_avx2(const Problem<T>& p, ThinCase c, const T* vec, i64 lo, i64 hi) {
   thin_range<ThinAvx2>(p, c, vec, lo, hi);
 }
+template <class T>
+SVERTKA_THIN_AVX512 __attribute__((flatten)) void thin_avx512(const Problem<T>& p, ThinCase c, const T* vec, i64 lo,
+                                                              i64 hi) {
+  thin_range<ThinAvx512>(p, c, vec, lo, hi);
+}
 #endif
 
 template <class T>
 ThinRunner<T> thin_runner(GemmIsa isa) {
 #ifdef SVERTKA_GEMM_AVX2
+  if (isa == GemmIsa::avx512) return &thin_avx512<T>;
   if (isa != GemmIsa::generic) return &thin_avx2<T>;
 #endif
   static_cast<void>(isa);

@@ -1,6 +1,8 @@
 // The optimizer update kernels against plain scalar loops written here: the same operations in the
 // same order, so the weights and buffers must match bit for bit (the kernels promise that on every
-// instruction set); the sum of squared changes to a relative 1e-12.
+// instruction set); the sum of squared changes to a relative 1e-12 in double. In float the AVX-512
+// kernels square and sum in float within blocks of 32 terms per lane: each square and each addition
+// rounds by at most 2^-24 relative, so 32 of them stay below 32 · 6e-8 ≈ 1.9e-6; the test allows 4e-6.
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
@@ -8,6 +10,7 @@
 #include <cstring>
 #include <random>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "svertka/kernels/update.hpp"
@@ -34,7 +37,11 @@ i64 bitwise_differences(const std::vector<T>& a, const std::vector<T>& b) {
 }
 
 using types = std::tuple<float, double>;
-const i64 lengths[] = {1, 7, 16, 33, 1000};  // shorter than a vector, tails, whole blocks
+// shorter than a vector, tails, whole vector blocks, several 1024-element norm blocks and a tail
+const i64 lengths[] = {1, 7, 16, 33, 1000, 2500};
+
+template <class T>
+constexpr double norm_tolerance = std::is_same_v<T, float> ? 4e-6 : 1e-12;
 
 }  // namespace
 
@@ -57,7 +64,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(sgd_matches_the_scalar_rule, T, types) {
         }
         const double sq = k::sgd_update<T>(n, eta, wd, w.data(), g.data());
         BOOST_TEST(bitwise_differences(w, ref) == 0);
-        BOOST_TEST(std::abs(sq - ref_sq) <= 1e-12 * ref_sq);
+        BOOST_TEST(std::abs(sq - ref_sq) <= norm_tolerance<T> * ref_sq);
         BOOST_TEST(sq > 0.0);
       }
     }
@@ -85,7 +92,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(momentum_matches_the_scalar_rule, T, types) {
             const double sq = k::momentum_update<T>(n, m, w.data(), g.data(), b.data());
             BOOST_TEST(bitwise_differences(w, rw) == 0);
             BOOST_TEST(bitwise_differences(b, rb) == 0);
-            BOOST_TEST(std::abs(sq - ref_sq) <= 1e-12 * ref_sq);
+            BOOST_TEST(std::abs(sq - ref_sq) <= norm_tolerance<T> * ref_sq);
           }
         }
 }

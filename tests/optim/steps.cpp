@@ -1,6 +1,8 @@
-// An optimizer step allocates nothing once its state exists, and gives the same bits at 1 and 2 threads.
+// An optimizer step allocates nothing once its state exists, gives the same bits at 1 and 2 threads,
+// and step_and_zero_grad is step followed by zero_grad.
 #include "support.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -63,6 +65,41 @@ BOOST_AUTO_TEST_CASE(same_bits_at_one_and_two_threads) {
   const auto [m2, n2] = run_at(2, opt::Nesterov{0.05});
   BOOST_TEST(std::memcmp(m1.data(), m2.data(), m1.size() * sizeof(float)) == 0);
   BOOST_TEST(std::memcmp(&n1, &n2, sizeof(double)) == 0);
+}
+
+// Two steps each: `step` then zero_grad then fresh gradients, against the fused call. Weights, state
+// (through a third step's result) and step norms must be identical; the gradients zero after the call.
+template <class O>
+void check_fused_zero_grad(O o) {
+  O fused = o;
+  auto a = make_params(), b = make_params();
+  const auto refill = [](std::vector<sv::Parameter<float>>& ps, int s) {
+    for (auto& p : ps)
+      for (std::int64_t i = 0; i < p.numel(); ++i) p.grad().data()[i] += static_cast<float>(std::cos(0.003 * static_cast<double>(i + s)));
+  };
+  for (int s = 0; s < 3; ++s) {
+    o.step(a);
+    for (auto& p : a) p.zero_grad();
+    fused.step_and_zero_grad(b);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      BOOST_TEST(std::memcmp(a[i].value().data(), b[i].value().data(), static_cast<std::size_t>(a[i].numel()) * sizeof(float)) == 0,
+                 o.name() << " step " << s << " parameter " << i);
+      const auto nonzero = std::count_if(b[i].grad().begin(), b[i].grad().end(), [](float g) { return g != 0.0f; });
+      BOOST_TEST(nonzero == 0, o.name() << " step " << s << " parameter " << i);
+    }
+    const double norm = o.last_step_norm(), fused_norm = fused.last_step_norm();
+    BOOST_TEST(std::memcmp(&norm, &fused_norm, sizeof(double)) == 0);
+    BOOST_TEST(norm > 0.0);
+    BOOST_TEST(o.steps() == fused.steps());
+    refill(a, s);
+    refill(b, s);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(step_and_zero_grad_is_step_then_zero_grad) {
+  check_fused_zero_grad(opt::SGD{0.05, {.weight_decay = 0.01}});
+  check_fused_zero_grad(opt::Momentum{0.05});
+  check_fused_zero_grad(opt::Adam{1e-2});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -11,8 +11,9 @@ namespace svertka::kernels {
 
 //! The SGD step on n values: w ← w − η·(g + λ·w) (λ = weight_decay; with λ = 0 the gradient alone),
 //! each element rounded as `old - eta * d` in T (no fused multiply-add), so every instruction set gives
-//! the same weights. Returns Σ (w_new − w_old)², accumulated in double (its rounding may differ between
-//! instruction sets; the weights never do).
+//! the same weights. Returns Σ (w_new − w_old)², accumulated in double; with AVX-512 and float, the
+//! squares are summed in float within blocks of 1024 elements and the block sums in double (about 2e-6
+//! relative). Its rounding may differ between instruction sets; the weights never do.
 template <class T>
 double sgd_update(std::int64_t n, T eta, T weight_decay, T* w, const T* g);
 
@@ -26,7 +27,7 @@ struct MomentumStep {
 //! The momentum step on n values, with d = g + λ·w (λ = weight_decay):
 //! b ← d on the first step, else b ← μ·b + (1 − τ)·d; w ← w − η·(Nesterov ? d + μ·b : b). Each
 //! operation rounded in T in that order (no fused multiply-add), so every instruction set gives the
-//! same weights and buffer. Returns Σ (w_new − w_old)² in double.
+//! same weights and buffer. Returns Σ (w_new − w_old)², summed as `sgd_update` sums it.
 template <class T>
 double momentum_update(std::int64_t n, const MomentumStep<T>& step, T* w, const T* g, T* buffer);
 

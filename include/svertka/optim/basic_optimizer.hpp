@@ -15,6 +15,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <string>
@@ -65,7 +66,17 @@ class BasicOptimizer {
   template <class R>
   void step(R&& params) {
     static_assert(ParameterRange<R>, SVERTKA_PARAMS_SENTENCE);
-    if constexpr (ParameterRange<R>) step_span(as_parameter_span(params));
+    if constexpr (ParameterRange<R>) step_span(as_parameter_span(params), false);
+  }
+
+  //! `step(params)`, then every gradient set to zero, in the same pass over memory: each chunk's
+  //! gradient is cleared right after the chunk is updated, while it is still in cache. The same
+  //! weights and state as `step(params)` followed by `zero_grad()`, without the second pass over the
+  //! gradients (which for a large layer at batch 1 costs as much as the update itself).
+  template <class R>
+  void step_and_zero_grad(R&& params) {
+    static_assert(ParameterRange<R>, SVERTKA_PARAMS_SENTENCE);
+    if constexpr (ParameterRange<R>) step_span(as_parameter_span(params), true);
   }
 
   //! The step size the next step will use.
@@ -185,7 +196,7 @@ class BasicOptimizer {
   std::int64_t clock() const { return unit_ == ScheduleUnit::step ? steps_ + 1 : epoch_; }
 
   template <class T>
-  void step_span(std::span<Parameter<T>> params) {
+  void step_span(std::span<Parameter<T>> params, bool zero_grad) {
     bind(std::span<const Parameter<T>>(params));
     const double eta = detail::eta_at(schedule_, clock(), name_);
     const StepContext ctx{eta, steps_ + 1};
@@ -193,13 +204,15 @@ class BasicOptimizer {
     double sum_sq = 0;
     for (std::size_t i = 0; i < params.size(); ++i) {
       T* w = params[i].value().data();
-      const T* g = params[i].grad().data();
+      T* g = params[i].grad().data();
       std::array<T*, K> buf{};
       for (std::size_t k = 0; k < K; ++k) buf[k] = s.state[i][k].data();
       sum_sq += chunked_sum<double>(params[i].numel(), grain, [&](std::int64_t b, std::int64_t e) {
         std::array<T*, K> part{};
         for (std::size_t k = 0; k < K; ++k) part[k] = buf[k] + b;
-        return rule_.apply(w + b, g + b, part, e - b, ctx);
+        const double chunk_sq = rule_.apply(w + b, static_cast<const T*>(g + b), part, e - b, ctx);
+        if (zero_grad) std::memset(g + b, 0, static_cast<std::size_t>(e - b) * sizeof(T));
+        return chunk_sq;
       });
     }
     ++steps_;
