@@ -20,5 +20,15 @@ void parallel_for_impl(std::int64_t begin, std::int64_t end, std::int64_t grain,
   }
 }
 
+void parallel_tasks_impl(std::int64_t n, TaskFn fn, void* ctx) {
+  const int threads = static_cast<int>(std::min<std::int64_t>(n, omp_get_max_threads()));
+#pragma omp parallel num_threads(threads)
+  {
+    omp_set_num_threads(1);  // this thread's kernels, inside its tasks, run alone
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t i = 0; i < n; ++i) fn(ctx, i);
+  }
+}
+
 }  // namespace detail
 }  // namespace svertka

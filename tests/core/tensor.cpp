@@ -80,4 +80,21 @@ BOOST_AUTO_TEST_CASE(random_tensors_are_seeded) {
   for (double v : u) BOOST_TEST((v >= 2.0 && v < 3.0));
 }
 
+BOOST_AUTO_TEST_CASE(rows_is_a_view_of_a_range_of_the_first_dimension) {
+  auto t = sv::Tensor<float>::from({4, 2, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23});
+  auto r = t.rows(1, 2);
+  BOOST_TEST(r.shape() == (sv::Shape{2, 2, 3}));
+  BOOST_TEST(r.numel() == 12);
+  BOOST_TEST(r.shares_storage(t));
+  BOOST_TEST(r(0, 0, 0) == 6.0f);
+  BOOST_TEST(r(1, 1, 2) == 17.0f);
+  r(0, 1, 1) = -1.0f;  // writes through to t
+  BOOST_TEST(t(1, 1, 1) == -1.0f);
+  BOOST_TEST(t.rows(4, 0).numel() == 0);
+  BOOST_TEST(t.rows(0, 4).data() == t.data());
+  BOOST_CHECK_EXCEPTION(t.rows(3, 2), sv::ShapeError, message_has({"Tensor::rows", "[3, 5)", "[4,2,3]"}));
+  BOOST_CHECK_EXCEPTION(t.rows(-1, 1), sv::ShapeError, message_has({"Tensor::rows"}));
+  BOOST_CHECK_EXCEPTION(sv::Tensor<float>::zeros({}).rows(0, 0), sv::ShapeError, message_has({"Tensor::rows"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -58,4 +58,31 @@ BOOST_AUTO_TEST_CASE(chunked_sum_is_bit_identical_across_thread_counts) {
   BOOST_TEST(std::abs(one - exact) < 1e-2);  // float sum of 1e6 N(0,1): rounding error ~ 1e-3
 }
 
+BOOST_AUTO_TEST_CASE(parallel_tasks_runs_each_task_once_with_single_threaded_kernels) {
+  RestoreThreads restore;
+  for (int threads : {1, 2}) {
+    sv::set_num_threads(threads);
+    std::vector<std::atomic<int>> hits(37);
+    std::atomic<int> inner_threads{0};
+    sv::parallel_tasks(37, [&](std::int64_t t) {
+      ++hits[static_cast<std::size_t>(t)];
+      inner_threads.fetch_add(sv::num_threads());  // kernels inside a task see one thread
+    });
+    for (auto& h : hits) BOOST_TEST(h.load() == 1);
+    BOOST_TEST(inner_threads.load() == 37);
+    BOOST_TEST(sv::num_threads() == threads);  // the caller's setting is untouched
+  }
+}
+
+BOOST_AUTO_TEST_CASE(parallel_tasks_rethrows_a_task_exception) {
+  RestoreThreads restore;
+  sv::set_num_threads(2);
+  BOOST_CHECK_EXCEPTION(sv::parallel_tasks(8,
+                                           [](std::int64_t t) {
+                                             if (t == 5) throw sv::ShapeError("task 5 failed");
+                                           }),
+                        sv::ShapeError, message_has({"task 5 failed"}));
+  sv::parallel_tasks(0, [](std::int64_t) { throw std::logic_error("no task runs"); });
+}
+
 BOOST_AUTO_TEST_SUITE_END()

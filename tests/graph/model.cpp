@@ -164,4 +164,144 @@ BOOST_AUTO_TEST_CASE(wrong_input_shape_is_rejected) {
                         sv::ShapeError, message_has({"cross_entropy", "1 labels", "batch of 2"}));
 }
 
+// ---- batches cut into thread tasks (Model::value_and_grad on N >= 2 x samples_per_task) -----------
+
+namespace {
+constexpr auto conv_net = gr::sequential(gr::input<1, 8, 8>, gr::conv2d<3, 3>(gr::pad<1>), gr::relu, gr::max_pool2d<2>,
+                                         gr::flatten, gr::linear<5>);
+using ConvModel = decltype(gr::instantiate<double>(conv_net, std::declval<sv::Rng&>()));
+
+std::vector<std::int64_t> labels_for(std::int64_t n) {
+  std::vector<std::int64_t> l;
+  for (std::int64_t i = 0; i < n; ++i) l.push_back((i * 7 + 3) % 5);
+  return l;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(task_cut_depends_on_the_batch_size_only) {
+  static_assert(ConvModel::samples_per_task == 32);
+  BOOST_TEST(ConvModel::tasks_for(1) == 1);
+  BOOST_TEST(ConvModel::tasks_for(63) == 1);
+  BOOST_TEST(ConvModel::tasks_for(64) == 2);
+  BOOST_TEST(ConvModel::tasks_for(143) == 4);  // 36, 36, 36, 35
+  BOOST_TEST(ConvModel::tasks_for(1000) == 31);
+}
+
+// With the sum reduction each task's gradient is what a model with the same values computes for the
+// task's rows alone (one pass, from zero gradients); the model adds them in task order. The test
+// rebuilds that sum by hand: it must match bit for bit, loss included.
+BOOST_AUTO_TEST_CASE(tasks_add_up_to_the_per_task_gradients_bit_for_bit) {
+  sv::Rng rng(21);
+  auto m = gr::instantiate<double>(conv_net, rng);
+  const std::int64_t N = 143;  // 4 tasks of 36, 36, 36, 35 rows
+  auto x = sv::Tensor<double>::randn({N, 1, 8, 8}, rng);
+  const auto labels = labels_for(N);
+  const double loss = m.value_and_grad(x, labels, gr::CrossEntropyLoss{sv::ops::Reduction::sum});
+  sv::Rng rng2(21);
+  auto single = gr::instantiate<double>(conv_net, rng2);  // the same values
+  std::vector<sv::Tensor<double>> sum;
+  for (auto& p : single.parameters()) sum.push_back(sv::Tensor<double>::zeros(p.shape()));
+  double loss_sum = 0;
+  const std::int64_t sizes[] = {36, 36, 36, 35};
+  std::int64_t begin = 0;
+  for (const std::int64_t n : sizes) {
+    single.zero_grad();
+    const std::vector<std::int64_t> part(labels.begin() + begin, labels.begin() + begin + n);
+    loss_sum += single.value_and_grad(x.rows(begin, n).clone(), part, gr::CrossEntropyLoss{sv::ops::Reduction::sum});
+    for (std::size_t i = 0; i < sum.size(); ++i)
+      for (std::int64_t k = 0; k < sum[i].numel(); ++k) sum[i].data()[k] += single.parameters()[i].grad().data()[k];
+    begin += n;
+  }
+  BOOST_TEST(std::memcmp(&loss, &loss_sum, sizeof(double)) == 0);
+  for (std::size_t i = 0; i < sum.size(); ++i) {
+    BOOST_TEST(max_abs_diff(sum[i], m.parameters()[i].grad()) == 0.0, "parameter " << i);
+    BOOST_TEST(max_abs_diff(sum[i], sv::Tensor<double>::zeros(sum[i].shape())) > 0.0);
+  }
+}
+
+// The mean: the same as the tape's one-pass gradient up to the order of the sums over the batch. In
+// double those orders differ by a few units of 1e-16 relative to the sums' terms; 1e-12 of the
+// largest gradient leaves room for cancellation, while a task counted twice, left out or weighted
+// wrongly would be off by a whole task's share (~50% with 2 tasks).
+BOOST_AUTO_TEST_CASE(tasks_match_the_tape_and_do_not_depend_on_the_thread_count) {
+  const int before = sv::num_threads();
+  std::vector<std::vector<sv::Tensor<double>>> runs;
+  std::vector<double> losses;
+  for (const int threads : {1, 2}) {
+    sv::set_num_threads(threads);
+    sv::Rng rng(22);
+    auto m = gr::instantiate<double>(conv_net, rng);
+    auto x = sv::Tensor<double>::randn({64, 1, 8, 8}, rng);
+    const auto labels = labels_for(64);
+    losses.push_back(m.value_and_grad(x, labels, gr::cross_entropy));
+    runs.push_back(grads_of(m));
+    m.zero_grad();
+    auto lt = tp::cross_entropy(m.forward(tp::constant(x)), labels);
+    lt.backward();
+    tp::clear();
+    BOOST_TEST(std::abs(losses.back() - lt.value().item()) <= 1e-14 * std::abs(lt.value().item()));
+    for (std::size_t i = 0; i < runs.back().size(); ++i) {
+      const double scale = max_abs_diff(m.parameters()[i].grad(), sv::Tensor<double>::zeros(m.parameters()[i].shape()));
+      BOOST_TEST(scale > 0.0);
+      BOOST_TEST(max_abs_diff(runs.back()[i], m.parameters()[i].grad()) <= 1e-12 * scale, "parameter " << i);
+    }
+  }
+  sv::set_num_threads(before);
+  BOOST_TEST(std::memcmp(&losses[0], &losses[1], sizeof(double)) == 0);
+  for (std::size_t i = 0; i < runs[0].size(); ++i) BOOST_TEST(max_abs_diff(runs[0][i], runs[1][i]) == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(tasks_with_the_mse_loss_match_the_tape) {
+  constexpr auto reg = gr::sequential(gr::input<3>, gr::linear<4>, gr::tanh, gr::linear<2>);
+  sv::Rng rng(23);
+  auto m = gr::instantiate<double>(reg, rng);
+  auto x = sv::Tensor<double>::randn({70, 3}, rng);  // 2 tasks of 35
+  auto y = sv::Tensor<double>::randn({70, 2}, rng);
+  const double l = m.value_and_grad(x, y, gr::mse_loss);
+  const auto g = grads_of(m);
+  m.zero_grad();
+  auto lt = tp::mse_loss(m.forward(tp::constant(x)), tp::constant(y));
+  lt.backward();
+  tp::clear();
+  BOOST_TEST(std::abs(l - lt.value().item()) <= 1e-14 * lt.value().item());
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    const double scale = max_abs_diff(g[i], sv::Tensor<double>::zeros(g[i].shape()));
+    BOOST_TEST(scale > 0.0);
+    BOOST_TEST(max_abs_diff(g[i], m.parameters()[i].grad()) <= 1e-12 * scale, "parameter " << i);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(tasks_accumulate_allocate_nothing_and_report_batch_positions) {
+  sv::Rng rng(24);
+  auto m = gr::instantiate<float>(conv_net, rng);
+  auto x = sv::Tensor<float>::randn({64, 1, 8, 8}, rng);
+  auto labels = labels_for(64);
+  m.value_and_grad(x, labels, gr::cross_entropy);  // two steps size every buffer and saved slot
+  m.value_and_grad(x, labels, gr::cross_entropy);
+  m.zero_grad();
+  m.value_and_grad(x, labels, gr::cross_entropy);
+  std::vector<sv::Tensor<float>> once;
+  for (auto& p : m.parameters()) once.push_back(p.grad().clone());
+  const auto heap = heap_allocations();
+  const auto pool = sv::memory::stats().system_allocations;
+  m.value_and_grad(x, labels, gr::cross_entropy);  // gradients accumulate: about twice the first
+  BOOST_TEST(heap_allocations() - heap == 0u);
+  BOOST_TEST(sv::memory::stats().system_allocations - pool == 0u);
+  // (once + g0) + g1 against 2 (g0 + g1): float sums of 4 terms in two orders
+  for (std::size_t i = 0; i < once.size(); ++i) {
+    const double scale = max_abs_diff(once[i], sv::Tensor<float>::zeros(once[i].shape()));
+    BOOST_TEST(scale > 0.0);
+    BOOST_TEST(max_abs_diff(m.parameters()[i].grad(), sv::Tensor<float>::from(once[i].shape(), [&] {
+                              std::vector<float> twice(once[i].begin(), once[i].end());
+                              for (float& v : twice) v *= 2.0f;
+                              return twice;
+                            }())) <= 1e-5 * scale);
+  }
+  labels[50] = 9;
+  BOOST_CHECK_EXCEPTION(m.value_and_grad(x, labels, gr::cross_entropy), sv::OptionError,
+                        message_has({"label 9 at position 50", "[64,5]"}));
+  BOOST_CHECK_EXCEPTION(m.value_and_grad(x, std::vector<std::int64_t>(40, 0), gr::cross_entropy), sv::ShapeError,
+                        message_has({"40 labels for a batch of 64"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -185,6 +185,19 @@ class Tensor {
   //! contiguous). One dimension may be -1 and is then inferred.
   Tensor reshape(std::initializer_list<std::int64_t> dims) const { return reshape_impl(dims.begin(), dims.end()); }
   Tensor reshape(const Shape& s) const { return reshape_impl(s.begin(), s.end()); }
+  //! Rows [begin, begin + count) along the first dimension: a view sharing this storage (a batch's
+  //! samples from `begin` on). `ShapeError` for a rank-0 tensor or a range outside [0, dim(0)].
+  Tensor rows(std::int64_t begin, std::int64_t count) const {
+    if (rank() == 0 || begin < 0 || count < 0 || begin + count > shape_[0])
+      throw ShapeError(fmt::format("Tensor::rows: rows [{}, {}) are not within a tensor of shape {}", begin,
+                                   begin + count, shape_));
+    Tensor t(*this);
+    const std::int64_t row = shape_[0] > 0 ? numel_ / shape_[0] : 0;
+    t.data_ += begin * row;
+    t.shape_.set(0, count);
+    t.numel_ = count * row;
+    return t;
+  }
 
  private:
   void retain() noexcept {

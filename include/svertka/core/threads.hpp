@@ -8,6 +8,8 @@
 //! OpenMP, so user code needs no OpenMP flags.
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -21,6 +23,8 @@ int num_threads();
 namespace detail {
 using RangeFn = void (*)(void* ctx, std::int64_t begin, std::int64_t end);
 void parallel_for_impl(std::int64_t begin, std::int64_t end, std::int64_t grain, RangeFn fn, void* ctx);
+using TaskFn = void (*)(void* ctx, std::int64_t task);
+void parallel_tasks_impl(std::int64_t n, TaskFn fn, void* ctx);
 }  // namespace detail
 
 //! Calls `fn(b, e)` on sub-ranges covering [begin, end). The range is cut into chunks of `grain`
@@ -62,6 +66,34 @@ Acc chunked_sum(std::int64_t n, std::int64_t chunk_size, F&& chunk) {
   for (std::int64_t c = 1; c < chunks; ++c) total += parts[c];
   delete[] heap_parts;
   return total;
+}
+
+//! Calls `fn(i)` for every i in [0, n), as independent tasks the threads take one at a time (a thread
+//! that is slowed down takes fewer). Inside a task the kernels run on one thread, so a task is one
+//! thread's whole job from start to end: one parallel region instead of one per kernel. Which thread
+//! runs a task must not change its result. An exception thrown by a task is rethrown here (the first
+//! one, after every task has run or been skipped).
+template <class F>
+void parallel_tasks(std::int64_t n, F&& fn) {
+  if (n <= 0) return;
+  struct Ctx {
+    F& fn;
+    std::exception_ptr error;
+    std::atomic<bool> failed{false};
+  } ctx{fn, nullptr};
+  detail::parallel_tasks_impl(
+      n,
+      [](void* p, std::int64_t i) {
+        Ctx& c = *static_cast<Ctx*>(p);
+        if (c.failed.load(std::memory_order_relaxed)) return;
+        try {
+          c.fn(i);
+        } catch (...) {
+          if (!c.failed.exchange(true)) c.error = std::current_exception();
+        }
+      },
+      &ctx);
+  if (ctx.error) std::rethrow_exception(ctx.error);
 }
 
 }  // namespace svertka

@@ -13,6 +13,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <span>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -44,6 +45,20 @@ auto saved_of(std::index_sequence<I...>)
                                                   std::declval<const_tensor_ref<T, I>>()..., std::declval<Tensor<T>&>()));
 }  // namespace detail
 
+//! A source of parameters for `create_parameters`: the values of another model's parameters, in
+//! order, shared (not copied); each executor gets a fresh zero gradient of its own.
+template <class T>
+struct SharedValues {
+  std::span<const Parameter<T>> from;
+  std::size_t next = 0;
+  Tensor<T> take(const Shape& shape) {
+    const Tensor<T>& v = from[next++].value();
+    if (v.shape() != shape)
+      throw ShapeError(fmt::format("graph: a shared parameter has shape {} where {} is expected", v.shape(), shape));
+    return v;
+  }
+};
+
 //! What `Op::forward` returns for an input and n parameters: the typed slot an executor keeps.
 template <class Op, class T, std::size_t n>
 using saved_t = decltype(detail::saved_of<Op, T>(std::make_index_sequence<n>{}));
@@ -57,14 +72,17 @@ class Exec {
   using Op = decltype(L::template op<In>(1));
   static constexpr bool is_view = requires { Op::is_view; };
 
-  //! Creates the parameters with PyTorch's default initialisation: weight and bias uniform in
-  //! ±1/√fan_in (kaiming_uniform with a = √5 gives exactly that bound), drawn in that order.
-  void create_parameters(Rng& rng, std::vector<Parameter<T>>& all) {
+  //! Creates the parameters from a `Rng` with PyTorch's default initialisation: weight and bias
+  //! uniform in ±1/√fan_in (kaiming_uniform with a = √5 gives exactly that bound), drawn in that
+  //! order; or from `SharedValues`: the next values of another model, shared, with gradients of their own.
+  template <class Source>
+  void create_parameters(Source& src, std::vector<Parameter<T>>& all) {
     if constexpr (n_params > 0) {
       constexpr auto shapes = L::template parameter_shapes<In>();
       const double bound = 1.0 / std::sqrt(static_cast<double>(L::template fan_in<In>()));
       for (std::size_t i = 0; i < n_params; ++i) {
-        params_[i] = Parameter<T>(Tensor<T>::uniform(shapes[i], rng, -bound, bound));
+        if constexpr (std::is_same_v<Source, Rng>) params_[i] = Parameter<T>(Tensor<T>::uniform(shapes[i], src, -bound, bound));
+        else params_[i] = Parameter<T>(src.take(shapes[i]));
         all.push_back(params_[i]);
       }
     }
@@ -191,8 +209,9 @@ class Chain {
   static constexpr std::size_t size = decltype(hana::size(std::declval<Execs>()))::value;
   static constexpr Shape out = chain_output<Pos, In, Ls...>();
 
-  void create_parameters(Rng& rng, std::vector<Parameter<T>>& all) {
-    hana::for_each(execs_, [&](auto& e) { e.create_parameters(rng, all); });
+  template <class Source>
+  void create_parameters(Source& src, std::vector<Parameter<T>>& all) {
+    hana::for_each(execs_, [&](auto& e) { e.create_parameters(src, all); });
   }
   void resize(std::int64_t n) {
     hana::for_each(execs_, [&](auto& e) { e.resize(n); });
@@ -245,7 +264,10 @@ template <class T, class Block, std::size_t Pos, Shape In>
 class ResidualExec {
  public:
   static constexpr Shape out = In;
-  void create_parameters(Rng& rng, std::vector<Parameter<T>>& all) { inner_.create_parameters(rng, all); }
+  template <class Source>
+  void create_parameters(Source& src, std::vector<Parameter<T>>& all) {
+    inner_.create_parameters(src, all);
+  }
   void resize(std::int64_t n) {
     inner_.resize(n);
     if (n == n_) return;
@@ -293,9 +315,10 @@ class ConcatExec {
     s.set(0, ChainA::out[0] + ChainB::out[0]);
     return s;
   }();
-  void create_parameters(Rng& rng, std::vector<Parameter<T>>& all) {
-    a_.create_parameters(rng, all);
-    b_.create_parameters(rng, all);
+  template <class Source>
+  void create_parameters(Source& src, std::vector<Parameter<T>>& all) {
+    a_.create_parameters(src, all);
+    b_.create_parameters(src, all);
   }
   void resize(std::int64_t n) {
     a_.resize(n);

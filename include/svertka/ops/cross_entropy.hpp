@@ -37,15 +37,21 @@ struct CrossEntropy {
     return Shape{};
   }
 
+  //! `OptionError` unless every label is in [0, C) for logits of shape x = [N, C].
+  void check_labels(const Shape& x) const {
+    const std::int64_t* lp = labels.data();
+    for (std::int64_t n = 0; n < labels.numel(); ++n)
+      if (lp[n] < 0 || lp[n] >= x[1])
+        throw OptionError(fmt::format("cross_entropy: label {} at position {} is outside [0, {}) (logits: {})", lp[n],
+                                      n, x[1], x));
+  }
+
   template <class T>
   SavedT<T> forward(const Tensor<T>& x, Tensor<T>& y) const {
     require_defined(name, "logits", x);
     const std::int64_t N = x.dim(0), C = x.dim(1);
     const std::int64_t* lp = labels.data();
-    for (std::int64_t n = 0; n < N; ++n)
-      if (lp[n] < 0 || lp[n] >= C)
-        throw OptionError(fmt::format("cross_entropy: label {} at position {} is outside [0, {}) (logits: {})", lp[n],
-                                      n, C, x.shape()));
+    check_labels(x.shape());
     SavedT<T> saved{Tensor<T>::empty(x.shape())};
     const T* xp = x.data();
     T* pp = saved.probs.data();
