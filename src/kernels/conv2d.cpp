@@ -81,7 +81,9 @@ Conv2dAlgo choose(const Conv2dGeometry& g) {
   const i64 Cg = g.C / g.groups, Kg = g.K / g.groups;
   // a GEMM row tile has 6 filters: with fewer than 4 per group most of it is wasted; with one or two
   // input channels per group and few filters, packing im2col costs more than the product it feeds
-  return Kg < 4 || (Cg <= 2 && Kg <= 8) ? Conv2dAlgo::direct : Conv2dAlgo::gemm;
+  if (Kg < 4 || (Cg <= 2 && Kg <= 8)) return Conv2dAlgo::direct;
+  // one or two vectors of filters over a shallow depth: broadcasting the inputs beats packing them
+  return Kg >= 8 && Kg <= 32 && Cg * g.R * g.S <= 512 ? Conv2dAlgo::lanes : Conv2dAlgo::gemm;
 }
 
 Setup make_setup(const Conv2dGeometry& g) {
@@ -186,10 +188,11 @@ Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g) {
 template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const conv::Setup s = conv::make_setup(g);
-  if (conv::choose(g) == Conv2dAlgo::direct)
-    conv::direct::forward(s, x, w, b, y);
-  else
-    conv::gemm::forward(s, x, w, b, y);
+  switch (conv::choose(g)) {
+    case Conv2dAlgo::direct: return conv::direct::forward(s, x, w, b, y);
+    case Conv2dAlgo::lanes: return conv::lanes::forward(s, x, w, b, y);
+    default: return conv::gemm::forward(s, x, w, b, y);
+  }
 }
 
 template <class T>
@@ -204,10 +207,13 @@ void conv2d_backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* g
 template <class T>
 void conv2d_backward_filter(const Conv2dGeometry& g, const T* x, const T* gy, T* gw) {
   const conv::Setup s = conv::make_setup(g);
-  if (conv::choose(g) == Conv2dAlgo::direct)
-    conv::direct::backward_filter(s, x, gy, gw);
-  else
-    conv::gemm::backward_filter(s, x, gy, gw);
+  switch (conv::choose(g)) {
+    case Conv2dAlgo::direct: return conv::direct::backward_filter(s, x, gy, gw);
+    case Conv2dAlgo::lanes:
+      if (conv::lanes::backward_filter(s, x, gy, gw)) return;
+      [[fallthrough]];
+    default: return conv::gemm::backward_filter(s, x, gy, gw);
+  }
 }
 
 template <class T>

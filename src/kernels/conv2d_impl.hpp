@@ -90,7 +90,7 @@ struct Kernel {
   i64 mr, panels, dot_cols;
 };
 
-// The two algorithms (conv2d_gemm.cpp, conv2d_direct.cpp).
+// The algorithms (conv2d_gemm.cpp, conv2d_direct.cpp, conv2d_lanes.cpp).
 namespace gemm {
 template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
 template <class T> void backward_data(const Setup& s, const T* w, const T* gy, T* gx);
@@ -101,6 +101,11 @@ template <class T> void forward(const Setup& s, const T* x, const T* w, const T*
 template <class T> void backward_data(const Setup& s, const T* w, const T* gy, T* gx);
 template <class T> void backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
 }  // namespace direct
+namespace lanes {  // conv2d_lanes.cpp: forward and filter gradient (the data gradient uses the GEMM path)
+template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
+// Returns false, doing nothing, when the transposed gY would be too large (then use the GEMM path).
+template <class T> bool backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
+}  // namespace lanes
 
 // Entry points compiled twice: `name##_generic` for any CPU and `name##_avx2` (flattened, so that
 // every loop they call is compiled for AVX2+FMA too); `pick` chooses one at run time.

@@ -15,7 +15,10 @@ namespace {
 
 constexpr std::array<PadMode, 5> all_modes{PadMode::zeros, PadMode::reflect, PadMode::replicate, PadMode::circular,
                                            PadMode::symmetric};
-constexpr std::array<Conv2dAlgo, 2> both_algos{Conv2dAlgo::gemm, Conv2dAlgo::direct};
+constexpr std::array<Conv2dAlgo, 3> all_algos{Conv2dAlgo::gemm, Conv2dAlgo::direct, Conv2dAlgo::lanes};
+const char* algo_name(Conv2dAlgo a) {
+  return a == Conv2dAlgo::gemm ? "gemm" : a == Conv2dAlgo::direct ? "direct" : "lanes";
+}
 
 // Every instruction set this CPU runs, each chosen in turn (the automatic choice restored after).
 template <class F>
@@ -79,7 +82,7 @@ void check_against_reference(const Case& cs, PadMode mode, Conv2dAlgo algo, std:
   const Run<T> r = run_op(x, w, b, gy, o, T(0.5));
   const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
   const std::string what = fmt::format("{} {} {} case [{},{},{},{}] w [{},{},{},{}]", sv::dtype_name<T>(), mode,
-                                       algo == Conv2dAlgo::gemm ? "gemm" : "direct", cs.N, cs.C, cs.H, cs.W, cs.K,
+                                       algo_name(algo), cs.N, cs.C, cs.H, cs.W, cs.K,
                                        cs.C / cs.groups, cs.R, cs.S);
   BOOST_TEST_CONTEXT(what) {
     BOOST_TEST(error(r.y, ref.y) < tol);
@@ -99,6 +102,8 @@ const Case value_cases[] = {
     {1, 2, 3, 4, 5, 3, 3, {1, 1}, {2, 1}, {5, 6, 7, 4}, 1},   // padding wider than the input
     {1, 32, 6, 6, 300, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // several depth chunks and row blocks
     {2, 1, 28, 28, 6, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // LeNet's first layer
+    {2, 6, 14, 14, 16, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},  // LeNet's second layer
+    {2, 3, 9, 30, 20, 3, 3, {1, 1}, {1, 1}, {1, 1, 2, 0}, 1},   // runs of 12, 12, 6 columns; 20 filters
 };
 
 }  // namespace
@@ -110,7 +115,7 @@ BOOST_AUTO_TEST_CASE(values_and_gradients_match_a_naive_reference) {
     std::uint64_t seed = 100;
     for (const Case& cs : value_cases)
       for (PadMode mode : all_modes)
-        for (Conv2dAlgo algo : both_algos) {
+        for (Conv2dAlgo algo : all_algos) {
           check_against_reference<float>(cs, mode, algo, seed);
           check_against_reference<double>(cs, mode, algo, seed);
           seed += 4;
@@ -134,7 +139,10 @@ BOOST_AUTO_TEST_CASE(the_algorithm_is_chosen_by_shape) {
   using sv::kernels::conv2d_algorithm;
   BOOST_TEST((conv2d_algorithm(algo(1, 6, 1)) == Conv2dAlgo::direct));    // LeNet c1
   BOOST_TEST((conv2d_algorithm(algo(32, 32, 32)) == Conv2dAlgo::direct));  // depthwise
-  BOOST_TEST((conv2d_algorithm(algo(6, 16, 1)) == Conv2dAlgo::gemm));     // LeNet c2
+  BOOST_TEST((conv2d_algorithm(algo(6, 16, 1)) == Conv2dAlgo::lanes));    // LeNet c2 (depth 54 here)
+  BOOST_TEST((conv2d_algorithm(algo(56, 32, 1)) == Conv2dAlgo::lanes));   // depth 504
+  BOOST_TEST((conv2d_algorithm(algo(64, 32, 1)) == Conv2dAlgo::gemm));    // depth 576
+  BOOST_TEST((conv2d_algorithm(algo(8, 40, 1)) == Conv2dAlgo::gemm));     // more than two vectors of filters
   BOOST_TEST((conv2d_algorithm(algo(64, 64, 1)) == Conv2dAlgo::gemm));
   BOOST_TEST((conv2d_algorithm(algo(3, 96, 1)) == Conv2dAlgo::gemm));     // AlexNet c1
 }
@@ -211,7 +219,7 @@ BOOST_AUTO_TEST_CASE(reflect_and_symmetric_wider_than_the_input_follow_numpy) {
   const std::vector<double> reflect{2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 2};
   const std::vector<double> symmetric{1, 1, 2, 3, 3, 2, 1, 1, 2, 3, 3, 2, 1, 1, 2};
   for (auto [mode, expected] : {std::pair{PadMode::reflect, reflect}, std::pair{PadMode::symmetric, symmetric}})
-    for (Conv2dAlgo algo : both_algos) {
+    for (Conv2dAlgo algo : all_algos) {
       const auto y = tp::conv2d(tp::constant(x), tp::constant(one),
                                 {.padding = {0, 0, 7, 5}, .pad_mode = mode, .algo = algo}).value();
       BOOST_REQUIRE(y.shape() == (sv::Shape{1, 1, 1, 15}));
@@ -254,11 +262,11 @@ BOOST_AUTO_TEST_CASE(gradcheck_every_mode_stride_dilation_groups) {
   };
   for (const Case& cs : cases)
     for (PadMode mode : all_modes)
-      for (Conv2dAlgo algo : both_algos) {
+      for (Conv2dAlgo algo : all_algos) {
         const auto o = cs.options(mode, algo);
         const auto x = random({cs.N, cs.C, cs.H, cs.W}, 11), w = random({cs.K, cs.C / cs.groups, cs.R, cs.S}, 12);
         const auto b = random({cs.K}, 13);
-        BOOST_TEST_CONTEXT(fmt::format("{} {} groups {}", mode, algo == Conv2dAlgo::gemm ? "gemm" : "direct", cs.groups)) {
+        BOOST_TEST_CONTEXT(fmt::format("{} {} groups {}", mode, algo_name(algo), cs.groups)) {
           BOOST_TEST(gradcheck([&](auto& v) { return tp::conv2d(v[0], v[1], v[2], o); }, {x, w, b}));
           BOOST_TEST(gradcheck([&](auto& v) { return tp::conv2d(v[0], v[1], o); }, {x, w}));
         }
@@ -301,11 +309,11 @@ BOOST_AUTO_TEST_CASE(pytorch_fixtures) {
     };
     const auto x = load("x"), w = load("w"), b = load("b"), gy = load("gy");
     for_each_isa([&] {
-    for (Conv2dAlgo algo : both_algos) {
+    for (Conv2dAlgo algo : all_algos) {
       auto o = f.o;
       o.algo = algo;
       const Run<double> r = run_op(x, w, b, gy, o);
-      BOOST_TEST_CONTEXT(f.name << (algo == Conv2dAlgo::gemm ? " gemm" : " direct")) {
+      BOOST_TEST_CONTEXT(f.name << " " << algo_name(algo)) {
         BOOST_TEST(max_abs_diff(r.y, load("y")) < 1e-12);
         BOOST_TEST(max_abs_diff(r.dx, load("dx")) < 1e-12);
         BOOST_TEST(max_abs_diff(r.dw, load("dw")) < 1e-12);
@@ -323,7 +331,7 @@ BOOST_AUTO_TEST_CASE(bit_identical_at_one_and_two_threads) {
                         {8, 2, 24, 24, 6, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1}};
   for_each_isa([&] {
   for (const Case& cs : cases)
-    for (Conv2dAlgo algo : both_algos) {
+    for (Conv2dAlgo algo : all_algos) {
       const auto o = cs.options(PadMode::reflect, algo);
       const auto x = random<float>({cs.N, cs.C, cs.H, cs.W}, 31), w = random<float>({cs.K, cs.C / cs.groups, cs.R, cs.S}, 32);
       const auto b = random<float>({cs.K}, 33);
@@ -335,7 +343,7 @@ BOOST_AUTO_TEST_CASE(bit_identical_at_one_and_two_threads) {
       auto same = [](const sv::Tensor<float>& a, const sv::Tensor<float>& c) {
         return std::memcmp(a.data(), c.data(), sizeof(float) * static_cast<std::size_t>(a.numel())) == 0;
       };
-      BOOST_TEST_CONTEXT(fmt::format("groups {} {}", cs.groups, algo == Conv2dAlgo::gemm ? "gemm" : "direct")) {
+      BOOST_TEST_CONTEXT(fmt::format("groups {} {}", cs.groups, algo_name(algo))) {
         BOOST_TEST(same(one.y, two.y));
         BOOST_TEST(same(one.dx, two.dx));
         BOOST_TEST(same(one.dw, two.dw));

@@ -29,7 +29,12 @@
 namespace svertka::kernels {
 
 //! Which algorithm runs a convolution. `automatic` picks by shape; the others force one (tests).
-enum class Conv2dAlgo { automatic, gemm, direct };
+//! `gemm`: implicit GEMM over packed im2col panels; `direct`: loops vectorised along the output
+//! pixels (few input channels or filters per group); `lanes`: a vector of filters per output pixel
+//! and each input value broadcast, nothing packed but the weights, for the forward pass and the
+//! filter gradient (few filters over a shallow depth, e.g. LeNet's second layer); its data gradient
+//! runs the GEMM path.
+enum class Conv2dAlgo { automatic, gemm, direct, lanes };
 
 //! The sizes of one convolution. `Ho`, `Wo` must equal the PyTorch output size
 //! floor((H + top + bottom − dilation.h·(R − 1) − 1) / stride.h) + 1 (and likewise for W).

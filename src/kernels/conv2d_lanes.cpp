@@ -1,0 +1,364 @@
+// The filter-lanes path of the convolution (forward and filter gradient): a vector register holds L filters of one
+// output pixel (L = 16 floats or 8 doubles with AVX-512), and each input value is broadcast once per
+// tap and multiplied into the J pixels of a run of output columns:
+//
+//   acc[j][l] += w[k0 + l, c, r, s] · x[n, c, rowmap(oh, r), colmap(ow0 + j, s)]   for every (c, r, s)
+//
+// Nothing is packed but the weights (once per call, [group][filter block][c, r, s][L], zero past the
+// group's last filter), so a layer with few filters and a shallow depth (LeNet's second layer: 16
+// filters over 6 × 5 × 5) spends its time in multiply-adds instead of in building im2col panels, the
+// cost that limits the GEMM path there. Padding in every mode goes through the call's row and column
+// maps: a zero-padded row is skipped, a run of columns that reads inside the image addresses x
+// directly, any other run reads each column through the map (zero for −1).
+//
+// The filter gradient is the same product turned around: a vector of L filters' ∂L/∂y at one pixel
+// (gY transposed once per call to [group][filter block][image][pixel][L]) times the broadcast input
+// value under each tap, summed over every pixel of every image into one accumulator per tap:
+//
+//   acc[s][l] += gY[n, k0 + l, oh, ow] · x[n, c, rowmap(oh, r), colmap(ow, s)]
+//
+// Tasks: forward, one per (image, group, filter block), each writing its own output planes; filter
+// gradient, one per (group, filter block, channel, tap row r), each owning those weights' gradients.
+// Every output element is one fixed sequence of operations, whatever the thread count. Extra
+// memory, in the calling thread's workspace: the packed weights (C/groups·R·S·L values per filter
+// block) for the forward pass, the transposed gY (N·Ho·Wo·L values per filter block and group) for
+// the filter gradient.
+
+#include <algorithm>
+#include <type_traits>
+
+#include "conv2d_impl.hpp"
+
+#ifdef SVERTKA_CONV_X86
+#include <immintrin.h>
+#endif
+
+// run() and task() are templates over the lanes type and always inlined into their entries
+// (task_generic, task_avx512 with the AVX-512 target): no AVX-512 vector crosses a call, so GCC's
+// note that such a call would change the ABI does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace svertka::kernels::conv::lanes {
+namespace {
+
+#define SVERTKA_INLINE_LANES __attribute__((always_inline)) inline
+
+constexpr i64 max_run = 12;  // output columns (forward) or taps (filter gradient) per register block
+// The filter gradient's transposed gY is at most this many values; larger calls take the GEMM path.
+constexpr i64 max_transposed = i64{1} << 22;
+
+template <class T>
+constexpr i64 lanes_of = 64 / static_cast<i64>(sizeof(T));
+
+// Portable lanes: an array, every operation a loop over it.
+template <class T>
+struct GenericLanes {
+  static constexpr i64 L = lanes_of<T>;
+  struct V {
+    T v[L];
+  };
+  static V zero() { return V{}; }
+  static V load(const T* p) {
+    V r;
+    for (i64 l = 0; l < L; ++l) r.v[l] = p[l];
+    return r;
+  }
+  static void store(T* p, const V& a) {
+    for (i64 l = 0; l < L; ++l) p[l] = a.v[l];
+  }
+  static void fma_into(V& acc, const V& w, T x) {
+    for (i64 l = 0; l < L; ++l) acc.v[l] += w.v[l] * x;
+  }
+};
+
+#ifdef SVERTKA_CONV_X86
+#define SVERTKA_LANES_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma"))) inline
+template <class T>
+struct Avx512Lanes;
+template <>
+struct Avx512Lanes<float> {
+  static constexpr i64 L = 16;
+  using V = __m512;
+  SVERTKA_LANES_AVX512 static V zero() { return _mm512_setzero_ps(); }
+  SVERTKA_LANES_AVX512 static V load(const float* p) { return _mm512_load_ps(p); }
+  SVERTKA_LANES_AVX512 static void store(float* p, V a) { _mm512_store_ps(p, a); }
+  SVERTKA_LANES_AVX512 static void fma_into(V& acc, V w, float x) { acc = _mm512_fmadd_ps(w, _mm512_set1_ps(x), acc); }
+};
+template <>
+struct Avx512Lanes<double> {
+  static constexpr i64 L = 8;
+  using V = __m512d;
+  SVERTKA_LANES_AVX512 static V zero() { return _mm512_setzero_pd(); }
+  SVERTKA_LANES_AVX512 static V load(const double* p) { return _mm512_load_pd(p); }
+  SVERTKA_LANES_AVX512 static void store(double* p, V a) { _mm512_store_pd(p, a); }
+  SVERTKA_LANES_AVX512 static void fma_into(V& acc, V w, double x) { acc = _mm512_fmadd_pd(w, _mm512_set1_pd(x), acc); }
+};
+#endif
+
+template <class T>
+struct Ctx {
+  const Setup* s;
+  const T *x, *wl, *b;  // wl: packed weights, [G][kblocks][Cg·R·S][L]
+  T* y;
+  i64 kblocks;
+};
+
+// Output row oh, columns [ow0, ow0 + J), filters [k0, k0 + L) of group gi of image n. Direct: every
+// (column, tap) of the run reads column ow·sw + s·dw − left of the image (no padding involved).
+template <class V, int J, bool Direct, class T>
+SVERTKA_INLINE_LANES void run(const Ctx<T>& c, const T* xg, const T* wk, i64 oh, i64 ow0, T* out) {
+  const Setup& s = *c.s;
+  const Conv2dGeometry& g = s.g;
+  constexpr i64 L = V::L;
+  typename V::V acc[J];
+  for (int j = 0; j < J; ++j) acc[j] = V::zero();
+  const i64 sw = g.stride.w, dw = g.dilation.w, left = g.padding.left;
+  for (i64 ci = 0; ci < s.Cg; ++ci) {
+    const T* xc = xg + ci * s.HW;
+    for (i64 r = 0; r < g.R; ++r) {
+      const i32 hr = s.rowmap[oh * g.R + r];
+      if (hr < 0) continue;  // a zero-padded row adds nothing
+      const T* xr = xc + hr * g.W;
+      const T* wr = wk + (ci * g.R + r) * g.S * L;
+      for (i64 sx = 0; sx < g.S; ++sx) {
+        const auto wv = V::load(wr + sx * L);
+        if constexpr (Direct) {
+          const T* xs = xr + ow0 * sw + sx * dw - left;
+          for (int j = 0; j < J; ++j) V::fma_into(acc[j], wv, xs[j * sw]);
+        } else {
+          const i32* cm = s.colmap + ow0 * g.S + sx;
+          for (int j = 0; j < J; ++j) {
+            const i32 col = cm[j * g.S];
+            V::fma_into(acc[j], wv, col >= 0 ? xr[col] : T(0));
+          }
+        }
+      }
+    }
+  }
+  for (int j = 0; j < J; ++j) V::store(out + j * L, acc[j]);
+}
+
+template <class V, int J, class T>
+SVERTKA_INLINE_LANES void run_either(const Ctx<T>& c, const T* xg, const T* wk, i64 oh, i64 ow0, bool direct, T* out) {
+  if (direct)
+    run<V, J, true>(c, xg, wk, oh, ow0, out);
+  else
+    run<V, J, false>(c, xg, wk, oh, ow0, out);
+}
+
+// Whether columns [ow0, ow0 + n) read the image directly for every column tap.
+inline bool direct_columns(const Setup& s, i64 ow0, i64 n) {
+  const Conv2dGeometry& g = s.g;
+  for (i64 ow = ow0; ow < ow0 + n; ++ow)
+    for (i64 sx = 0; sx < g.S; ++sx) {
+      const i64 col = ow * g.stride.w + sx * g.dilation.w - g.padding.left;
+      if (col < 0 || col >= g.W || s.colmap[ow * g.S + sx] != col) return false;
+    }
+  return true;
+}
+
+template <class V, class T>
+SVERTKA_INLINE_LANES void task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const Ctx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const Conv2dGeometry& g = s.g;
+  constexpr i64 L = V::L;
+  const i64 kb = t % c.kblocks, gi = (t / c.kblocks) % s.G, n = t / (c.kblocks * s.G);
+  const i64 k0 = kb * L, kn = std::min(L, s.Kg - k0);
+  const T* xg = c.x + (n * g.C + gi * s.Cg) * s.HW;
+  const T* wk = c.wl + (gi * c.kblocks + kb) * s.CRS * L;
+  alignas(64) T out[max_run * L];
+  for (i64 oh = 0; oh < g.Ho; ++oh)
+    for (i64 ow0 = 0; ow0 < g.Wo; ow0 += max_run) {
+      const i64 jn = std::min(max_run, g.Wo - ow0);
+      const bool direct = direct_columns(s, ow0, jn);
+      switch (jn) {
+        case 12: run_either<V, 12>(c, xg, wk, oh, ow0, direct, out); break;
+        case 11: run_either<V, 11>(c, xg, wk, oh, ow0, direct, out); break;
+        case 10: run_either<V, 10>(c, xg, wk, oh, ow0, direct, out); break;
+        case 9: run_either<V, 9>(c, xg, wk, oh, ow0, direct, out); break;
+        case 8: run_either<V, 8>(c, xg, wk, oh, ow0, direct, out); break;
+        case 7: run_either<V, 7>(c, xg, wk, oh, ow0, direct, out); break;
+        case 6: run_either<V, 6>(c, xg, wk, oh, ow0, direct, out); break;
+        case 5: run_either<V, 5>(c, xg, wk, oh, ow0, direct, out); break;
+        case 4: run_either<V, 4>(c, xg, wk, oh, ow0, direct, out); break;
+        case 3: run_either<V, 3>(c, xg, wk, oh, ow0, direct, out); break;
+        case 2: run_either<V, 2>(c, xg, wk, oh, ow0, direct, out); break;
+        default: run_either<V, 1>(c, xg, wk, oh, ow0, direct, out); break;
+      }
+      // out[j][l] → y[n, gi·Kg + k0 + l, oh, ow0 + j], with the bias
+      for (i64 l = 0; l < kn; ++l) {
+        const i64 k = gi * s.Kg + k0 + l;
+        const T bias = c.b ? c.b[k] : T(0);
+        T* yrow = c.y + ((n * g.K + k) * g.Ho + oh) * g.Wo + ow0;
+        for (i64 j = 0; j < jn; ++j) yrow[j] = out[j * L + l] + bias;
+      }
+    }
+}
+
+template <class T>
+SVERTKA_CONV_FLATTEN void task_generic(const void* c, i64 t) {
+  task<GenericLanes<T>, T>(c, t);
+}
+#ifdef SVERTKA_CONV_X86
+template <class T>
+SVERTKA_CONV_AVX512_FN void task_avx512(const void* c, i64 t) {
+  task<Avx512Lanes<T>, T>(c, t);
+}
+#endif
+
+// ---- filter gradient ------------------------------------------------------------------------------
+
+template <class T>
+struct FilterCtx {
+  const Setup* s;
+  const T *x, *gyt;  // gyt: [G][kblocks][N][P][L]
+  T* gw;
+  i64 kblocks;
+};
+
+// Taps (r, s0 .. s0 + SB) of channel ci, filters [k0, k0 + L) of group gi, summed over every pixel;
+// the sums are added into gw.
+template <class V, int SB, class T>
+SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64 ci, i64 r, i64 s0, const char* direct) {
+  const Setup& s = *c.s;
+  const Conv2dGeometry& g = s.g;
+  constexpr i64 L = V::L;
+  typename V::V acc[SB];
+  for (int j = 0; j < SB; ++j) acc[j] = V::zero();
+  const i64 sw = g.stride.w, dw = g.dilation.w, left = g.padding.left;
+  for (i64 n = 0; n < g.N; ++n) {
+    const T* xc = c.x + (n * g.C + gi * s.Cg + ci) * s.HW;
+    const T* gp = c.gyt + ((gi * c.kblocks + kb) * g.N + n) * s.P * L;
+    for (i64 oh = 0; oh < g.Ho; ++oh) {
+      const i32 hr = s.rowmap[oh * g.R + r];
+      if (hr < 0) continue;  // a zero-padded row adds nothing
+      const T* xr = xc + hr * g.W;
+      const T* grow = gp + oh * g.Wo * L;
+      for (i64 ow = 0; ow < g.Wo; ++ow) {
+        const auto gv = V::load(grow + ow * L);
+        if (direct[ow]) {
+          const T* xs = xr + ow * sw + s0 * dw - left;
+          for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, xs[j * dw]);
+        } else {
+          const i32* cm = s.colmap + ow * g.S + s0;
+          for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, cm[j] >= 0 ? xr[cm[j]] : T(0));
+        }
+      }
+    }
+  }
+  alignas(64) T out[max_run * L];
+  for (int j = 0; j < SB; ++j) V::store(out + j * L, acc[j]);
+  const i64 kn = std::min(L, s.Kg - kb * L);
+  for (i64 l = 0; l < kn; ++l) {
+    T* w = c.gw + ((gi * s.Kg + kb * L + l) * s.Cg + ci) * s.RS + r * g.S + s0;
+    for (int j = 0; j < SB; ++j) w[j] += out[j * L + l];
+  }
+}
+
+template <class V, class T>
+SVERTKA_INLINE_LANES void filter_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const FilterCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const Conv2dGeometry& g = s.g;
+  const i64 r = t % g.R, ci = (t / g.R) % s.Cg, kb = (t / (g.R * s.Cg)) % c.kblocks,
+            gi = t / (g.R * s.Cg * c.kblocks);
+  // per output column: do all its column taps read the image directly?
+  char* direct = workspace().task_lanes.get<char>(g.Wo);
+  for (i64 ow = 0; ow < g.Wo; ++ow) direct[ow] = direct_columns(s, ow, 1);
+  for (i64 s0 = 0; s0 < g.S; s0 += max_run) {
+    switch (std::min(max_run, g.S - s0)) {
+      case 12: filter_taps<V, 12>(c, gi, kb, ci, r, s0, direct); break;
+      case 11: filter_taps<V, 11>(c, gi, kb, ci, r, s0, direct); break;
+      case 10: filter_taps<V, 10>(c, gi, kb, ci, r, s0, direct); break;
+      case 9: filter_taps<V, 9>(c, gi, kb, ci, r, s0, direct); break;
+      case 8: filter_taps<V, 8>(c, gi, kb, ci, r, s0, direct); break;
+      case 7: filter_taps<V, 7>(c, gi, kb, ci, r, s0, direct); break;
+      case 6: filter_taps<V, 6>(c, gi, kb, ci, r, s0, direct); break;
+      case 5: filter_taps<V, 5>(c, gi, kb, ci, r, s0, direct); break;
+      case 4: filter_taps<V, 4>(c, gi, kb, ci, r, s0, direct); break;
+      case 3: filter_taps<V, 3>(c, gi, kb, ci, r, s0, direct); break;
+      case 2: filter_taps<V, 2>(c, gi, kb, ci, r, s0, direct); break;
+      default: filter_taps<V, 1>(c, gi, kb, ci, r, s0, direct); break;
+    }
+  }
+}
+
+template <class T>
+SVERTKA_CONV_FLATTEN void filter_task_generic(const void* c, i64 t) {
+  filter_task<GenericLanes<T>, T>(c, t);
+}
+#ifdef SVERTKA_CONV_X86
+template <class T>
+SVERTKA_CONV_AVX512_FN void filter_task_avx512(const void* c, i64 t) {
+  filter_task<Avx512Lanes<T>, T>(c, t);
+}
+#endif
+
+}  // namespace
+
+template <class T>
+bool backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
+  constexpr i64 L = lanes_of<T>;
+  const Conv2dGeometry& g = s.g;
+  const i64 kblocks = ceil_div(s.Kg, L);
+  const i64 elems = s.G * kblocks * g.N * s.P * L;
+  if (elems > max_transposed) return false;
+  // gyt[gi][kb][n][p][l] = gy[n, gi·Kg + kb·L + l, p], zero past the group's filters
+  T* gyt = workspace().call_part.get<T>(elems);
+  for (i64 gi = 0; gi < s.G; ++gi)
+    for (i64 kb = 0; kb < kblocks; ++kb)
+      for (i64 n = 0; n < g.N; ++n) {
+        T* dst = gyt + ((gi * kblocks + kb) * g.N + n) * s.P * L;
+        for (i64 l = 0; l < L; ++l) {
+          const i64 k = kb * L + l;
+          if (k >= s.Kg) {
+            for (i64 p = 0; p < s.P; ++p) dst[p * L + l] = T(0);
+            continue;
+          }
+          const T* src = gy + (n * g.K + gi * s.Kg + k) * s.P;
+          for (i64 p = 0; p < s.P; ++p) dst[p * L + l] = src[p];
+        }
+      }
+  const FilterCtx<T> c{&s, x, gyt, gw, kblocks};
+  TaskFn fn = &filter_task_generic<T>;
+#ifdef SVERTKA_CONV_X86
+  if (isa() == Conv2dIsa::avx512) fn = &filter_task_avx512<T>;
+#endif
+  const double flops = 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS);
+  run_tasks(s.G * kblocks * s.Cg * g.R, flops, fn, &c);
+  return true;
+}
+
+template bool backward_filter<float>(const Setup&, const float*, const float*, float*);
+template bool backward_filter<double>(const Setup&, const double*, const double*, double*);
+
+template <class T>
+void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
+  constexpr i64 L = lanes_of<T>;
+  const Conv2dGeometry& g = s.g;
+  const i64 kblocks = ceil_div(s.Kg, L);
+  // wl[gi][kb][(c, r, s)][l] = w[gi·Kg + kb·L + l, c, r, s], zero past the group's filters
+  T* wl = workspace().call_a.get<T>(s.G * kblocks * s.CRS * L);
+  for (i64 gi = 0; gi < s.G; ++gi)
+    for (i64 kb = 0; kb < kblocks; ++kb) {
+      T* dst = wl + (gi * kblocks + kb) * s.CRS * L;
+      for (i64 d = 0; d < s.CRS; ++d)
+        for (i64 l = 0; l < L; ++l) {
+          const i64 k = kb * L + l;
+          dst[d * L + l] = k < s.Kg ? w[(gi * s.Kg + k) * s.CRS + d] : T(0);
+        }
+    }
+  const Ctx<T> c{&s, x, wl, b, y, kblocks};
+  TaskFn fn = &task_generic<T>;
+#ifdef SVERTKA_CONV_X86
+  if (isa() == Conv2dIsa::avx512) fn = &task_avx512<T>;
+#endif
+  const double flops = 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS);
+  run_tasks(g.N * s.G * kblocks, flops, fn, &c);
+}
+
+template void forward<float>(const Setup&, const float*, const float*, const float*, float*);
+template void forward<double>(const Setup&, const double*, const double*, const double*, double*);
+
+}  // namespace svertka::kernels::conv::lanes
