@@ -168,10 +168,14 @@ SVERTKA_INLINE_LANES void task(const void* vctx, i64 t) {
   const T* xg = c.x + (n * g.C + gi * s.Cg) * s.HW;
   const T* wk = c.wl + (gi * c.kblocks + kb) * s.CRS * L;
   alignas(64) T out[max_run * L];
+  // per run of columns (the same for every output row): does it read the image directly?
+  char* direct_run = workspace().task_lanes.get<char>(ceil_div(g.Wo, max_run));
+  for (i64 ow0 = 0; ow0 < g.Wo; ow0 += max_run)
+    direct_run[ow0 / max_run] = direct_columns(s, ow0, std::min(max_run, g.Wo - ow0));
   for (i64 oh = 0; oh < g.Ho; ++oh)
     for (i64 ow0 = 0; ow0 < g.Wo; ow0 += max_run) {
       const i64 jn = std::min(max_run, g.Wo - ow0);
-      const bool direct = direct_columns(s, ow0, jn);
+      const bool direct = direct_run[ow0 / max_run] != 0;
       switch (jn) {
         case 12: run_either<V, 12>(c, xg, wk, oh, ow0, direct, out); break;
         case 11: run_either<V, 11>(c, xg, wk, oh, ow0, direct, out); break;

@@ -164,9 +164,52 @@ __attribute__((target("avx2,fma"), noinline)) void max_run_avx2(const PoolGeomet
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + j0), arg);
   }
 }
+
+// The interior run for float with column stride S = 1 or 2 and n < 8 outputs (too short for
+// max_run_avx2: LeNet's second pool has rows of 5), in one AVX-512 vector: the tap values are loaded
+// under a mask of the elements the run reads (masked-out lanes never touch memory) and, for S = 2,
+// the even ones picked from them. Same comparisons, same result as max_run.
+template <int S>
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"), noinline)) void max_run_avx512_short(
+    const PoolGeometry& g, const float* x, i32 base, i32 n, float* y, i32* idx) {
+  static_assert(S == 1 || S == 2);
+  const __mmask16 out = static_cast<__mmask16>((1u << n) - 1);
+  const __mmask16 span = static_cast<__mmask16>((1u << (S * (n - 1) + 1)) - 1);  // elements read: S·(n−1) + 1
+  const __m512i lanes = _mm512_setr_epi32(0, S, 2 * S, 3 * S, 4 * S, 5 * S, 6 * S, 7 * S, 8 * S, 9 * S, 10 * S,
+                                          11 * S, 12 * S, 13 * S, 14 * S, 15 * S);
+  __m512 m = _mm512_setzero_ps();
+  __m512i arg = _mm512_setzero_si512();
+  for (i64 r = 0; r < g.kh; ++r)
+    for (i64 c = 0; c < g.kw; ++c) {
+      const i32 off = base + static_cast<i32>(r * g.dh * g.W + c * g.dw);
+      __m512 v = _mm512_maskz_loadu_ps(span, x + off);
+      if constexpr (S == 2) v = _mm512_permutexvar_ps(lanes, v);  // lanes 0, 2, 4, ...: n ≤ 7 fit in 13
+      const __m512i candidate = _mm512_add_epi32(lanes, _mm512_set1_epi32(off));
+      if (r == 0 && c == 0) {
+        m = v;
+        arg = candidate;
+        continue;
+      }
+      const __mmask16 take = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      m = _mm512_mask_mov_ps(m, take, v);
+      arg = _mm512_mask_mov_epi32(arg, take, candidate);
+    }
+  _mm512_mask_storeu_ps(y, out, m);
+  _mm512_mask_storeu_epi32(idx, out, arg);
+}
+
+bool has_avx512() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+  }();
+  return yes;
+}
 #endif
 
-// Avx2: the caller runs on a CPU with AVX2 (float runs of stride 1 and 2 then use max_run_avx2).
+// Avx2: the caller runs on a CPU with AVX2 (float runs of stride 1 and 2 then use max_run_avx2, or
+// max_run_avx512_short for runs under 8 when the CPU has AVX-512).
 template <class T, int S, bool Avx2>
 SVERTKA_INLINE void max_planes(const PoolGeometry& g, const T* x, T* y, i32* idx, i64 p0, i64 p1) {
   const Range ri = interior(g.Ho, g.sh, g.pad_top, g.kh, g.dh, g.H);
@@ -186,7 +229,12 @@ SVERTKA_INLINE void max_planes(const PoolGeometry& g, const T* x, T* y, i32* idx
 #ifdef SVERTKA_POOL_AVX2
         if constexpr (Avx2 && std::is_same_v<T, float> && (S == 1 || S == 2)) {
           vectorised = n >= 8 && (S == 1 || g.kw >= 2);
-          if (vectorised) max_run_avx2<S>(g, xp, b, n, yr + lo, ir + lo);
+          if (vectorised) {
+            max_run_avx2<S>(g, xp, b, n, yr + lo, ir + lo);
+          } else if (n < 8 && has_avx512()) {
+            max_run_avx512_short<S>(g, xp, b, n, yr + lo, ir + lo);
+            vectorised = true;
+          }
         }
 #endif
         if (!vectorised) max_run<T, S>(g, xp, b, n, yr + lo, ir + lo);

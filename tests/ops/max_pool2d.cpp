@@ -113,11 +113,11 @@ BOOST_AUTO_TEST_CASE(values_and_argmax_match_the_reference) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(ties_and_nans_on_long_rows) {
-  // small integers (many ties) and a few NaNs, on rows long enough for the vectorised interior runs
+// Small integers (many ties) and a few NaNs on rows of width W, every option set.
+static void check_ties_and_nans(std::int64_t W) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (const auto& o : option_sets) {
-    auto x = sv::Tensor<float>::empty({2, 3, 9, 45});
+    auto x = sv::Tensor<float>::empty({2, 3, 9, W});
     auto xd = sv::Tensor<double>::empty(x.shape());
     for (std::int64_t i = 0; i < x.numel(); ++i) {
       xd.data()[i] = i % 53 == 7 ? nan : static_cast<double>((i * 7919) % 5);
@@ -134,6 +134,15 @@ BOOST_AUTO_TEST_CASE(ties_and_nans_on_long_rows) {
       BOOST_TEST(max_abs_diff(run(xd, o).second, want_idx) == 0.0);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(ties_and_nans_on_long_rows) {
+  check_ties_and_nans(45);  // interior runs of 8 or more outputs: the 8-wide vector path
+}
+
+BOOST_AUTO_TEST_CASE(ties_and_nans_on_short_rows) {
+  check_ties_and_nans(13);  // runs of 1 to 7 outputs (the masked path on AVX-512)
+  check_ties_and_nans(4);
 }
 
 BOOST_AUTO_TEST_CASE(pytorch_fixtures) {
