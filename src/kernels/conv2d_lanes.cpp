@@ -146,6 +146,15 @@ SVERTKA_INLINE_LANES void run_either(const Ctx<T>& c, const T* xg, const T* wk, 
     run<V, J, false>(c, xg, wk, oh, ow0, out);
 }
 
+// Calls f(std::integral_constant<int, n>{}) for 1 <= n <= max_run: the register block's width as a
+// compile-time constant (n outside that range: 1 or max_run).
+template <int J = static_cast<int>(max_run), class F>
+SVERTKA_INLINE_LANES void with_width(i64 n, F&& f) {
+  if constexpr (J > 1)
+    if (n < J) return with_width<J - 1>(n, f);
+  f(std::integral_constant<int, J>{});
+}
+
 // Whether columns [ow0, ow0 + n) read the image directly for every column tap.
 inline bool direct_columns(const Setup& s, i64 ow0, i64 n) {
   const Conv2dGeometry& g = s.g;
@@ -176,20 +185,7 @@ SVERTKA_INLINE_LANES void task(const void* vctx, i64 t) {
     for (i64 ow0 = 0; ow0 < g.Wo; ow0 += max_run) {
       const i64 jn = std::min(max_run, g.Wo - ow0);
       const bool direct = direct_run[ow0 / max_run] != 0;
-      switch (jn) {
-        case 12: run_either<V, 12>(c, xg, wk, oh, ow0, direct, out); break;
-        case 11: run_either<V, 11>(c, xg, wk, oh, ow0, direct, out); break;
-        case 10: run_either<V, 10>(c, xg, wk, oh, ow0, direct, out); break;
-        case 9: run_either<V, 9>(c, xg, wk, oh, ow0, direct, out); break;
-        case 8: run_either<V, 8>(c, xg, wk, oh, ow0, direct, out); break;
-        case 7: run_either<V, 7>(c, xg, wk, oh, ow0, direct, out); break;
-        case 6: run_either<V, 6>(c, xg, wk, oh, ow0, direct, out); break;
-        case 5: run_either<V, 5>(c, xg, wk, oh, ow0, direct, out); break;
-        case 4: run_either<V, 4>(c, xg, wk, oh, ow0, direct, out); break;
-        case 3: run_either<V, 3>(c, xg, wk, oh, ow0, direct, out); break;
-        case 2: run_either<V, 2>(c, xg, wk, oh, ow0, direct, out); break;
-        default: run_either<V, 1>(c, xg, wk, oh, ow0, direct, out); break;
-      }
+      with_width(jn, [&](auto J) { run_either<V, J()>(c, xg, wk, oh, ow0, direct, out); });
       // out[j][l] → y[n, gi·Kg + k0 + l, oh, ow0 + j], with the bias
       for (i64 l = 0; l < kn; ++l) {
         const i64 k = gi * s.Kg + k0 + l;
@@ -271,20 +267,7 @@ SVERTKA_INLINE_LANES void filter_task(const void* vctx, i64 t) {
   char* direct = workspace().task_lanes.get<char>(g.Wo);
   for (i64 ow = 0; ow < g.Wo; ++ow) direct[ow] = direct_columns(s, ow, 1);
   for (i64 s0 = 0; s0 < g.S; s0 += max_run) {
-    switch (std::min(max_run, g.S - s0)) {
-      case 12: filter_taps<V, 12>(c, gi, kb, ci, r, s0, direct); break;
-      case 11: filter_taps<V, 11>(c, gi, kb, ci, r, s0, direct); break;
-      case 10: filter_taps<V, 10>(c, gi, kb, ci, r, s0, direct); break;
-      case 9: filter_taps<V, 9>(c, gi, kb, ci, r, s0, direct); break;
-      case 8: filter_taps<V, 8>(c, gi, kb, ci, r, s0, direct); break;
-      case 7: filter_taps<V, 7>(c, gi, kb, ci, r, s0, direct); break;
-      case 6: filter_taps<V, 6>(c, gi, kb, ci, r, s0, direct); break;
-      case 5: filter_taps<V, 5>(c, gi, kb, ci, r, s0, direct); break;
-      case 4: filter_taps<V, 4>(c, gi, kb, ci, r, s0, direct); break;
-      case 3: filter_taps<V, 3>(c, gi, kb, ci, r, s0, direct); break;
-      case 2: filter_taps<V, 2>(c, gi, kb, ci, r, s0, direct); break;
-      default: filter_taps<V, 1>(c, gi, kb, ci, r, s0, direct); break;
-    }
+    with_width(std::min(max_run, g.S - s0), [&](auto J) { filter_taps<V, J()>(c, gi, kb, ci, r, s0, direct); });
   }
 }
 

@@ -49,6 +49,14 @@ struct ThinAvx2 {
       s2 = X::fma(X::loadu(a + k + 2 * w), X::loadu(b + k + 2 * w), s2);
       s3 = X::fma(X::loadu(a + k + 3 * w), X::loadu(b + k + 3 * w), s3);
     }
+    return dot_finish(k, n, a, b, s0, s1, s2, s3);
+  }
+  // From element k on: whole vectors into s0, then s0..s3 combined pairwise, the lanes in order, and
+  // the scalar tail (shared with the AVX-512 dot, which hands over its halves here).
+  template <class T, class V>
+  SVERTKA_AVX2_INLINE static T dot_finish(i64 k, i64 n, const T* a, const T* b, V s0, V s1, V s2, V s3) {
+    using X = Vec<T>;
+    constexpr i64 w = 32 / static_cast<i64>(sizeof(T));
     for (; k + w <= n; k += w) s0 = X::fma(X::loadu(a + k), X::loadu(b + k), s0);
     alignas(32) T lanes[w];
     X::storeu(lanes, X::add(X::add(s0, s1), X::add(s2, s3)));
@@ -67,6 +75,14 @@ struct ThinAvx2 {
       X::storeu(y + j, X::fma(vs, X::loadu(x + j), X::loadu(y + j)));
       X::storeu(y + j + w, X::fma(vs, X::loadu(x + j + w), X::loadu(y + j + w)));
     }
+    axpy_from(j, n, s, x, y);
+  }
+  // From element j on: whole vectors, then the scalar tail (shared with the AVX-512 axpy).
+  template <class T>
+  SVERTKA_AVX2_INLINE static void axpy_from(i64 j, i64 n, T s, const T* x, T* y) {
+    using X = Vec<T>;
+    constexpr i64 w = 32 / static_cast<i64>(sizeof(T));
+    const auto vs = X::set1(s);
     for (; j + w <= n; j += w) X::storeu(y + j, X::fma(vs, X::loadu(x + j), X::loadu(y + j)));
     for (; j < n; ++j) y[j] += s * x[j];
   }
@@ -105,7 +121,6 @@ struct ThinAvx512 {
   SVERTKA_THIN_AVX512 static T dot(i64 n, const T* a, const T* b) {
     using Z = Vec512<T>;
     using X = Vec<T>;
-    using V = typename X::V;
     constexpr i64 w = 32 / static_cast<i64>(sizeof(T));  // lanes of a 256-bit half
     typename Z::V s01 = Z::zero(), s23 = Z::zero();
     i64 k = 0;
@@ -116,19 +131,12 @@ struct ThinAvx512 {
     alignas(64) T halves[4 * w];
     Z::store(halves, s01);
     Z::store(halves + 2 * w, s23);
-    V s0 = X::load(halves), s1 = X::load(halves + w), s2 = X::load(halves + 2 * w), s3 = X::load(halves + 3 * w);
-    for (; k + w <= n; k += w) s0 = X::fma(X::loadu(a + k), X::loadu(b + k), s0);
-    alignas(32) T lanes[w];
-    X::storeu(lanes, X::add(X::add(s0, s1), X::add(s2, s3)));
-    T r = 0;
-    for (i64 l = 0; l < w; ++l) r += lanes[l];
-    for (; k < n; ++k) r += a[k] * b[k];
-    return r;
+    return ThinAvx2::dot_finish(k, n, a, b, X::load(halves), X::load(halves + w), X::load(halves + 2 * w),
+                                X::load(halves + 3 * w));
   }
   template <class T>
   SVERTKA_THIN_AVX512 static void axpy(i64 n, T s, const T* x, T* y) {
     using Z = Vec512<T>;
-    using X = Vec<T>;
     constexpr i64 w = 32 / static_cast<i64>(sizeof(T));
     const auto zs = Z::set1(s);
     i64 j = 0;
@@ -136,9 +144,7 @@ struct ThinAvx512 {
       Z::storeu(y + j, Z::fma(zs, Z::loadu(x + j), Z::loadu(y + j)));
       Z::storeu(y + j + 2 * w, Z::fma(zs, Z::loadu(x + j + 2 * w), Z::loadu(y + j + 2 * w)));
     }
-    const auto vs = X::set1(s);
-    for (; j + w <= n; j += w) X::storeu(y + j, X::fma(vs, X::loadu(x + j), X::loadu(y + j)));
-    for (; j < n; ++j) y[j] += s * x[j];
+    ThinAvx2::axpy_from(j, n, s, x, y);
   }
 };
 #endif
