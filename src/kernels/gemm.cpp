@@ -200,36 +200,6 @@ struct Avx2Kernel {
 // panel has only 6 accumulators, too few to cover the FMA latency; run2 takes two neighbouring panels
 // (12 zmm accumulators). Every element of C sees the same operations as in the AVX2 kernel (one
 // accumulator per element, k in order, then the same store), so results are identical to it.
-#define SVERTKA_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
-#define SVERTKA_AVX512_INLINE __attribute__((target("avx512f,avx512dq,avx2,fma"), always_inline)) inline
-
-template <class T>
-struct Vec512;
-template <>
-struct Vec512<float> {
-  using V = __m512;
-  SVERTKA_AVX512_INLINE static V zero() { return _mm512_setzero_ps(); }
-  SVERTKA_AVX512_INLINE static V set1(float x) { return _mm512_set1_ps(x); }
-  SVERTKA_AVX512_INLINE static V load(const float* p) { return _mm512_load_ps(p); }
-  SVERTKA_AVX512_INLINE static V loadu(const float* p) { return _mm512_loadu_ps(p); }
-  SVERTKA_AVX512_INLINE static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
-  SVERTKA_AVX512_INLINE static V bcast(const float* p) { return _mm512_set1_ps(*p); }
-  SVERTKA_AVX512_INLINE static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
-  SVERTKA_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-};
-template <>
-struct Vec512<double> {
-  using V = __m512d;
-  SVERTKA_AVX512_INLINE static V zero() { return _mm512_setzero_pd(); }
-  SVERTKA_AVX512_INLINE static V set1(double x) { return _mm512_set1_pd(x); }
-  SVERTKA_AVX512_INLINE static V load(const double* p) { return _mm512_load_pd(p); }
-  SVERTKA_AVX512_INLINE static V loadu(const double* p) { return _mm512_loadu_pd(p); }
-  SVERTKA_AVX512_INLINE static void storeu(double* p, V v) { _mm512_storeu_pd(p, v); }
-  SVERTKA_AVX512_INLINE static V bcast(const double* p) { return _mm512_set1_pd(*p); }
-  SVERTKA_AVX512_INLINE static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
-  SVERTKA_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
-};
-
 template <class X, class T, class V>
 SVERTKA_AVX512_INLINE void store512(T* c, V acc, V va, V vb, int beta_kind) {
   if (beta_kind == 0)

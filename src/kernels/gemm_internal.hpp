@@ -1,6 +1,7 @@
 #pragma once
 // Internal to the GEMM (gemm.cpp: the packed path; gemm_thin.cpp: products with one row, one column
-// or a depth of one): the problem as given, the AVX2 vector traits both use, and the ISA in force.
+// or a depth of one): the problem as given, the AVX2 and AVX-512 vector traits both use, and the ISA
+// in force.
 
 #include <algorithm>
 #include <atomic>
@@ -122,6 +123,39 @@ struct Vec<double> {
     r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
     r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
   }
+};
+
+// The AVX-512 counterparts (the packed path's micro-kernel and the thin path).
+#define SVERTKA_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
+#define SVERTKA_AVX512_INLINE __attribute__((target("avx512f,avx512dq,avx2,fma"), always_inline)) inline
+
+template <class T>
+struct Vec512;
+template <>
+struct Vec512<float> {
+  using V = __m512;
+  SVERTKA_AVX512_INLINE static V zero() { return _mm512_setzero_ps(); }
+  SVERTKA_AVX512_INLINE static V set1(float x) { return _mm512_set1_ps(x); }
+  SVERTKA_AVX512_INLINE static V load(const float* p) { return _mm512_load_ps(p); }
+  SVERTKA_AVX512_INLINE static V loadu(const float* p) { return _mm512_loadu_ps(p); }
+  SVERTKA_AVX512_INLINE static void store(float* p, V v) { _mm512_store_ps(p, v); }
+  SVERTKA_AVX512_INLINE static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
+  SVERTKA_AVX512_INLINE static V bcast(const float* p) { return _mm512_set1_ps(*p); }
+  SVERTKA_AVX512_INLINE static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  SVERTKA_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+};
+template <>
+struct Vec512<double> {
+  using V = __m512d;
+  SVERTKA_AVX512_INLINE static V zero() { return _mm512_setzero_pd(); }
+  SVERTKA_AVX512_INLINE static V set1(double x) { return _mm512_set1_pd(x); }
+  SVERTKA_AVX512_INLINE static V load(const double* p) { return _mm512_load_pd(p); }
+  SVERTKA_AVX512_INLINE static V loadu(const double* p) { return _mm512_loadu_pd(p); }
+  SVERTKA_AVX512_INLINE static void store(double* p, V v) { _mm512_store_pd(p, v); }
+  SVERTKA_AVX512_INLINE static void storeu(double* p, V v) { _mm512_storeu_pd(p, v); }
+  SVERTKA_AVX512_INLINE static V bcast(const double* p) { return _mm512_set1_pd(*p); }
+  SVERTKA_AVX512_INLINE static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  SVERTKA_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
 };
 #endif  // SVERTKA_GEMM_AVX2
 

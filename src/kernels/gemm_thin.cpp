@@ -90,35 +90,9 @@ struct ThinAvx2 {
 // AVX-512: the same operations as ThinAvx2 on the same elements, two 256-bit halves per register, so
 // the results match it bit for bit: dot's accumulators s0|s1 and s2|s3 are the halves of two 512-bit
 // accumulators, split before the tail; axpy is elementwise.
-#define SVERTKA_THIN_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
-#define SVERTKA_THIN_AVX512_INLINE __attribute__((target("avx512f,avx512dq,avx2,fma"), always_inline)) inline
-
-template <class T>
-struct Vec512;
-template <>
-struct Vec512<float> {
-  using V = __m512;
-  SVERTKA_THIN_AVX512_INLINE static V zero() { return _mm512_setzero_ps(); }
-  SVERTKA_THIN_AVX512_INLINE static V set1(float x) { return _mm512_set1_ps(x); }
-  SVERTKA_THIN_AVX512_INLINE static V loadu(const float* p) { return _mm512_loadu_ps(p); }
-  SVERTKA_THIN_AVX512_INLINE static void store(float* p, V v) { _mm512_store_ps(p, v); }
-  SVERTKA_THIN_AVX512_INLINE static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
-  SVERTKA_THIN_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-};
-template <>
-struct Vec512<double> {
-  using V = __m512d;
-  SVERTKA_THIN_AVX512_INLINE static V zero() { return _mm512_setzero_pd(); }
-  SVERTKA_THIN_AVX512_INLINE static V set1(double x) { return _mm512_set1_pd(x); }
-  SVERTKA_THIN_AVX512_INLINE static V loadu(const double* p) { return _mm512_loadu_pd(p); }
-  SVERTKA_THIN_AVX512_INLINE static void store(double* p, V v) { _mm512_store_pd(p, v); }
-  SVERTKA_THIN_AVX512_INLINE static void storeu(double* p, V v) { _mm512_storeu_pd(p, v); }
-  SVERTKA_THIN_AVX512_INLINE static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
-};
-
 struct ThinAvx512 {
   template <class T>
-  SVERTKA_THIN_AVX512 static T dot(i64 n, const T* a, const T* b) {
+  SVERTKA_AVX512 static T dot(i64 n, const T* a, const T* b) {
     using Z = Vec512<T>;
     using X = Vec<T>;
     constexpr i64 w = 32 / static_cast<i64>(sizeof(T));  // lanes of a 256-bit half
@@ -135,7 +109,7 @@ struct ThinAvx512 {
                                 X::load(halves + 3 * w));
   }
   template <class T>
-  SVERTKA_THIN_AVX512 static void axpy(i64 n, T s, const T* x, T* y) {
+  SVERTKA_AVX512 static void axpy(i64 n, T s, const T* x, T* y) {
     using Z = Vec512<T>;
     constexpr i64 w = 32 / static_cast<i64>(sizeof(T));
     const auto zs = Z::set1(s);
@@ -206,7 +180,7 @@ SVERTKA_AVX2 __attribute__((flatten)) void thin_avx2(const Problem<T>& p, ThinCa
   thin_range<ThinAvx2>(p, c, vec, lo, hi);
 }
 template <class T>
-SVERTKA_THIN_AVX512 __attribute__((flatten)) void thin_avx512(const Problem<T>& p, ThinCase c, const T* vec, i64 lo,
+SVERTKA_AVX512 __attribute__((flatten)) void thin_avx512(const Problem<T>& p, ThinCase c, const T* vec, i64 lo,
                                                               i64 hi) {
   thin_range<ThinAvx512>(p, c, vec, lo, hi);
 }
