@@ -300,27 +300,40 @@ struct Avx512 : Avx2 {
 #undef SVERTKA_CONV_SUMS
   }
 
-  // as Avx2::gather_taps, 16 floats (8 doubles) at a time; nq a multiple of that
+  // e, f += the lanes m of rows[i] + o, even rows into e, odd ones into f
+  template <class V, class M, class T>
+  SVERTKA_CONV_AVX512_INLINE static void gather_tap(M m, const T* const* rows, i64 nrows, i64 o, V& e, V& f) {
+    using X = Z<T>;
+    i64 i = 0;
+    for (; i + 2 <= nrows; i += 2) {
+      e = X::add(e, X::maskz_loadu(m, rows[i] + o));
+      f = X::add(f, X::maskz_loadu(m, rows[i + 1] + o));
+    }
+    if (i < nrows) e = X::add(e, X::maskz_loadu(m, rows[i] + o));
+  }
+
+  // as Avx2::gather_rows, 16 floats (8 doubles) at a time; nq a multiple of that
   template <class T>
-  SVERTKA_CONV_AVX512 static void gather_taps(i64 nq, i64 nt, const T* const* src, const i64* off, i64 len, T* out) {
+  SVERTKA_CONV_AVX512 static void gather_rows(i64 nq, i64 nrows, const T* const* rows, i64 S, i64 ld, i64 dw, i64 len,
+                                              T* out) {
     using X = Z<T>;
     using V = typename X::V;
+    using M = decltype(X::valid(nullptr));
     constexpr i64 W = NR<T>;
     auto mask = [len, W](i64 start) {  // lanes l with 0 ≤ start + l < len
       const i64 lo = std::max<i64>(0, -start), hi = std::min<i64>(W, len - start);
-      return hi <= lo ? 0u : ((hi >= 32 ? ~0u : (1u << hi) - 1) & ~((1u << lo) - 1));
+      return static_cast<M>(hi <= lo ? 0u : ((hi >= 32 ? ~0u : (1u << hi) - 1) & ~((1u << lo) - 1)));
     };
     for (i64 q = 0; q < nq; q += W) {
-      V a0 = X::zero(), a1 = X::zero();
-      i64 t = 0;
-      for (; t + 2 <= nt; t += 2) {
-        a0 = X::add(a0, X::maskz_loadu(static_cast<decltype(X::valid(nullptr))>(mask(q + off[t])), src[t] + q + off[t]));
-        a1 = X::add(a1, X::maskz_loadu(static_cast<decltype(X::valid(nullptr))>(mask(q + off[t + 1])),
-                                       src[t + 1] + q + off[t + 1]));
+      V a0 = X::zero(), a1 = X::zero(), a2 = X::zero(), a3 = X::zero();
+      i64 s = 0;
+      for (; s + 2 <= S; s += 2) {  // taps s and s + 1 into separate sums
+        const i64 start = q - s * dw;
+        gather_tap(mask(start), rows, nrows, s * ld + start, a0, a1);
+        gather_tap(mask(start - dw), rows, nrows, (s + 1) * ld + start - dw, a2, a3);
       }
-      if (t < nt)
-        a0 = X::add(a0, X::maskz_loadu(static_cast<decltype(X::valid(nullptr))>(mask(q + off[t])), src[t] + q + off[t]));
-      X::storeu(out + q, X::add(a0, a1));
+      if (s < S) gather_tap(mask(q - s * dw), rows, nrows, s * ld + q - s * dw, a0, a1);
+      X::storeu(out + q, X::add(X::add(a0, a1), X::add(a2, a3)));
     }
   }
 

@@ -212,9 +212,8 @@ SVERTKA_CONV_INLINE void data1_task(const void* vctx, i64 t) {
     }
   }
   T* prow = ws.task_a.get<T>(c.nq);
-  const T** src = ws.task_panels.get<const T*>(s.RS);
-  i64* off = ws.task_lanes.get<i64>(s.RS);
-  const i64 dh = g.dilation.h, dw = g.dilation.w, left = g.padding.left;
+  const T** taps = ws.task_panels.get<const T*>(g.R);
+  const i64 dh = g.dilation.h, left = g.padding.left;
   const i64 qh_end = g.Ho + (g.R - 1) * dh;
   for (i64 n = n0; n < n1; ++n)
     for (i64 cc = 0; cc < c1 - c0; ++cc) {
@@ -223,17 +222,11 @@ SVERTKA_CONV_INLINE void data1_task(const void* vctx, i64 t) {
       for (i64 qh = 0; qh < qh_end; ++qh) {
         const i64 ih = pad_source(qh - g.padding.top, g.H, g.mode);
         if (ih < 0) continue;
-        i64 nt = 0;
-        for (i64 r = 0; r < g.R; ++r) {
-          const i64 oh = qh - r * dh;
-          if (oh < 0 || oh >= g.Ho) continue;
-          for (i64 sx = 0; sx < g.S; ++sx, ++nt) {
-            src[nt] = d + (r * g.S + sx) * c.ncp + oh * g.Wo;
-            off[nt] = -sx * dw;
-          }
-        }
-        if (nt == 0) continue;
-        Isa::gather_taps(c.nq, nt, src, off, g.Wo, prow);
+        i64 nr = 0;  // the filter rows r reaching row qh: D's rows (r, s = 0) at output row qh − r·dh
+        for (i64 r = 0; r < g.R; ++r)
+          if (const i64 oh = qh - r * dh; oh >= 0 && oh < g.Ho) taps[nr++] = d + r * g.S * c.ncp + oh * g.Wo;
+        if (nr == 0) continue;
+        Isa::gather_rows(c.nq, nr, taps, g.S, c.ncp, g.dilation.w, g.Wo, prow);
         T* __restrict dxr = dx + ih * g.W;
         for (i64 q = 0; q < c.qa; ++q)
           if (s.qmap[q] >= 0) dxr[s.qmap[q]] += prow[q];

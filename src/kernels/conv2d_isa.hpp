@@ -16,6 +16,7 @@
 //   dot(kc, a, lda, b, ldb, o, ldo) o[j·ldo + i] += Σ_t a[i·lda + t]·b[j·ldb + t], i < 4, j < dot_cols;
 //                                  kc a multiple of NR
 //   load_panel / scatter_panel     read a panel through its map / add a panel back through it
+//   gather_rows                    the col2im of one padded row (see Avx2::gather_rows)
 //   taps, dot_taps                 the direct path's row loops (n a multiple of the vector width):
 //                                  acc[v] += Σ_t w[t]·src[t][v];  lanes[t] += Σ_v g[v]·src[t][v] by lane
 
@@ -115,12 +116,14 @@ struct Generic {
     }
   }
   template <class T>
-  SVERTKA_CONV_INLINE static void gather_taps(i64 nq, i64 nt, const T* const* src, const i64* off, i64 len, T* out) {
+  SVERTKA_CONV_INLINE static void gather_rows(i64 nq, i64 nrows, const T* const* rows, i64 S, i64 ld, i64 dw, i64 len,
+                                              T* out) {
     for (i64 q = 0; q < nq; ++q) {
       T a{0};
-      for (i64 t = 0; t < nt; ++t) {
-        const i64 j = q + off[t];
-        if (j >= 0 && j < len) a += src[t][j];
+      for (i64 s = 0; s < S; ++s) {
+        const i64 j = q - s * dw;
+        if (j >= 0 && j < len)
+          for (i64 i = 0; i < nrows; ++i) a += rows[i][s * ld + j];
       }
       out[q] = a;
     }
@@ -408,22 +411,36 @@ struct Avx2 {
     return _mm256_and_ps(r, _mm256_castsi256_ps(valid));
   }
 
-  // out[q] = Σ_t src[t][q + off[t]] over the taps with 0 ≤ q + off[t] < len (masked loads: the
-  // lanes outside are never read); nq a multiple of the vector width.
+  // e, f += the lanes m of rows[i] + o, even rows into e, odd ones into f
+  template <class V, class M, class T>
+  SVERTKA_CONV_AVX2_INLINE static void gather_tap(M m, const T* const* rows, i64 nrows, i64 o, V& e, V& f) {
+    using X = V8<T>;
+    i64 i = 0;
+    for (; i + 2 <= nrows; i += 2) {
+      e = X::add(e, X::maskload(rows[i] + o, m));
+      f = X::add(f, X::maskload(rows[i + 1] + o, m));
+    }
+    if (i < nrows) e = X::add(e, X::maskload(rows[i] + o, m));
+  }
+  // out[q] = Σ_s Σ_i rows[i][s·ld + q − s·dw] over the taps s with 0 ≤ q − s·dw < len (masked loads:
+  // the lanes outside are never read): the col2im of one padded row, rows[i] the im2col rows (r, s = 0)
+  // of the filter rows r that reach it; nq a multiple of the vector width. Four sums in flight.
   template <class T>
-  SVERTKA_CONV_AVX2 static void gather_taps(i64 nq, i64 nt, const T* const* src, const i64* off, i64 len, T* out) {
+  SVERTKA_CONV_AVX2 static void gather_rows(i64 nq, i64 nrows, const T* const* rows, i64 S, i64 ld, i64 dw, i64 len,
+                                            T* out) {
     using X = V8<T>;
     using V = typename X::V;
     constexpr i64 W = VW<T>;
     for (i64 q = 0; q < nq; q += W) {
-      V a0 = X::zero(), a1 = X::zero();
-      i64 t = 0;
-      for (; t + 2 <= nt; t += 2) {
-        a0 = X::add(a0, X::maskload(src[t] + q + off[t], X::range(q + off[t], len)));
-        a1 = X::add(a1, X::maskload(src[t + 1] + q + off[t + 1], X::range(q + off[t + 1], len)));
+      V a0 = X::zero(), a1 = X::zero(), a2 = X::zero(), a3 = X::zero();
+      i64 s = 0;
+      for (; s + 2 <= S; s += 2) {  // taps s and s + 1 into separate sums
+        const i64 start = q - s * dw;
+        gather_tap(X::range(start, len), rows, nrows, s * ld + start, a0, a1);
+        gather_tap(X::range(start - dw, len), rows, nrows, (s + 1) * ld + start - dw, a2, a3);
       }
-      if (t < nt) a0 = X::add(a0, X::maskload(src[t] + q + off[t], X::range(q + off[t], len)));
-      X::storeu(out + q, X::add(a0, a1));
+      if (s < S) gather_tap(X::range(q - s * dw, len), rows, nrows, s * ld + q - s * dw, a0, a1);
+      X::storeu(out + q, X::add(X::add(a0, a1), X::add(a2, a3)));
     }
   }
 
