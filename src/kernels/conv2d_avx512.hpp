@@ -100,16 +100,17 @@ struct Avx512 : Avx2 {
   static constexpr i64 dot_cols = 6;
   static constexpr i64 taps_filters = 6;  // taps_k computes up to 6 filters per pass
 
-  // out[k·ldo + v] = Σ_t w[t·kb + k]·src[t][v] for k < kb ≤ 6, v < n (n a multiple of VW): every
+  // out[k·ldo + v] = b[k] + Σ_t w[t·kb + k]·src[t][v] for k < kb ≤ 6, v < n (b null: no b[k]): every
   // filter of a block in one pass over the taps, so each input vector is loaded once for kb filters
   // (12 zmm accumulators: 6 filters × 2 vectors). Lanes past n are neither read nor written.
   template <class T>
-  SVERTKA_CONV_AVX512 static void taps_k(i64 n, i64 S, const T* const* src, const T* w, i64 kb, T* out, i64 ldo) {
+  SVERTKA_CONV_AVX512 static void taps_k(i64 n, i64 S, const T* const* src, const T* w, i64 kb, const T* b, T* out,
+                                         i64 ldo) {
     using M = decltype(Z<T>::valid(nullptr));
     constexpr i64 W = NR<T>;
     const auto lanes = [](i64 cnt) { return static_cast<M>(cnt >= W ? ~0u : cnt <= 0 ? 0u : (1u << cnt) - 1); };
     for (i64 v = 0; v < n; v += 2 * W)
-      taps_pair(kb, S, src, v, lanes(n - v), src, v + W, lanes(n - v - W), w, out + v, out + v + W, ldo);
+      taps_pair(kb, S, src, v, lanes(n - v), src, v + W, lanes(n - v - W), w, b, out + v, out + v + W, ldo);
   }
 
   // lanes[k·lk + s·VW + l] += Σ_i Σ_v gr[i][k·gk + v] · xr[i][off[s] + v], v ≡ l (mod VW), for
@@ -195,34 +196,34 @@ struct Avx512 : Avx2 {
   // out1 from src1, so both vectors of the register block carry useful lanes.
   template <class T>
   SVERTKA_CONV_AVX512 static void taps_k2(i64 n, i64 S, const T* const* src0, const T* const* src1, const T* w,
-                                          i64 kb, T* out0, T* out1, i64 ldo) {
+                                          i64 kb, const T* b, T* out0, T* out1, i64 ldo) {
     using M = decltype(Z<T>::valid(nullptr));
     const M m = static_cast<M>(n >= NR<T> ? ~0u : (1u << n) - 1);
-    taps_pair(kb, S, src0, 0, m, src1, 0, m, w, out0, out1, ldo);
+    taps_pair(kb, S, src0, 0, m, src1, 0, m, w, b, out0, out1, ldo);
   }
-  // The register block of both: out0[k·ldo + l] = Σ_t w[t·kb + k]·src0[t][o0 + l] over the lanes of
-  // m0, and the same for out1 from src1 at o1 under m1.
+  // The register block of both: out0[k·ldo + l] = b[k] + Σ_t w[t·kb + k]·src0[t][o0 + l] over the
+  // lanes of m0, and the same for out1 from src1 at o1 under m1.
   template <class T, class M>
   SVERTKA_CONV_AVX512_INLINE static void taps_pair(i64 kb, i64 S, const T* const* src0, i64 o0, M m0,
-                                                   const T* const* src1, i64 o1, M m1, const T* w, T* out0, T* out1,
-                                                   i64 ldo) {
+                                                   const T* const* src1, i64 o1, M m1, const T* w, const T* b,
+                                                   T* out0, T* out1, i64 ldo) {
     switch (kb) {
-      case 1: return taps_block<1>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
-      case 2: return taps_block<2>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
-      case 3: return taps_block<3>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
-      case 4: return taps_block<4>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
-      case 5: return taps_block<5>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
-      default: return taps_block<6>(S, src0, o0, m0, src1, o1, m1, w, out0, out1, ldo);
+      case 1: return taps_block<1>(S, src0, o0, m0, src1, o1, m1, w, b, out0, out1, ldo);
+      case 2: return taps_block<2>(S, src0, o0, m0, src1, o1, m1, w, b, out0, out1, ldo);
+      case 3: return taps_block<3>(S, src0, o0, m0, src1, o1, m1, w, b, out0, out1, ldo);
+      case 4: return taps_block<4>(S, src0, o0, m0, src1, o1, m1, w, b, out0, out1, ldo);
+      case 5: return taps_block<5>(S, src0, o0, m0, src1, o1, m1, w, b, out0, out1, ldo);
+      default: return taps_block<6>(S, src0, o0, m0, src1, o1, m1, w, b, out0, out1, ldo);
     }
   }
   template <i64 KB, class T, class M>
   SVERTKA_CONV_AVX512_INLINE static void taps_block(i64 S, const T* const* src0, i64 o0, M m0, const T* const* src1,
-                                                    i64 o1, M m1, const T* w, T* out0, T* out1, i64 ldo) {
+                                                    i64 o1, M m1, const T* w, const T* b, T* out0, T* out1, i64 ldo) {
     using X = Z<T>;
     using V = typename X::V;
     V a0[KB], a1[KB];
 #pragma GCC unroll 6
-    for (i64 k = 0; k < KB; ++k) a0[k] = a1[k] = X::zero();
+    for (i64 k = 0; k < KB; ++k) a0[k] = a1[k] = b ? X::set1(b + k) : X::zero();
     for (i64 t = 0; t < S; ++t, w += KB) {
       const V x0 = X::maskz_loadu(m0, src0[t] + o0), x1 = X::maskz_loadu(m1, src1[t] + o1);
 #pragma GCC unroll 6

@@ -51,6 +51,18 @@ struct Rows {
 template <class T>
 SVERTKA_CONV_INLINE void pack_plane(const Setup& s, const Rows& rw, const T* x, T* dst) {
   const i64 sw = s.g.stride.w;
+  if (sw == 1) {  // one phase: the padding through the map, the interior [qa, qb) copied as it is
+    const i64 left = s.g.padding.left, qa = std::min(left, s.Q), qb = std::clamp(left + s.g.W, qa, s.Q);
+    for (i64 ih = 0; ih < s.g.H; ++ih) {
+      const T* row = x + ih * s.g.W;
+      T* d = dst + ih * rw.pitch;
+      for (i64 q = 0; q < qa; ++q) d[q] = s.qmap[q] >= 0 ? row[s.qmap[q]] : T(0);
+      if (qb > qa) std::copy_n(row + (qa - left), qb - qa, d + qa);
+      for (i64 q = qb; q < s.Q; ++q) d[q] = s.qmap[q] >= 0 ? row[s.qmap[q]] : T(0);
+      std::fill(d + s.Q, d + rw.lph, T(0));
+    }
+    return;
+  }
   for (i64 ih = 0; ih < s.g.H; ++ih) {
     const T* row = x + ih * s.g.W;
     T* d = dst + ih * rw.pitch;
@@ -108,8 +120,6 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
     T* planes = ws.task_b.get<T>((s.Cg * g.H + 1) * rw.pitch);
     T* zeros = planes + s.Cg * g.H * rw.pitch;
     std::fill_n(zeros, rw.pitch, T(0));
-    T* acc = ws.task_c.get<T>(2 * Isa::taps_filters * rw.wv);
-    T* acc1 = acc + Isa::taps_filters * rw.wv;
     const T** src = ws.task_panels.get<const T*>(2 * s.CRS);
     const T** src1 = src + s.CRS;
     T* wt = ws.task_acc.get<T>(s.Kg * s.CRS);
@@ -130,17 +140,9 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
         }
       return taps;
     };
-    const auto store = [&](i64 oh, i64 k0, i64 kb, const T* from) {
-      for (i64 k = 0; k < kb; ++k) {
-        const i64 kk = gi * s.Kg + k0 + k;
-        T* out = c.y + ((n * g.K + kk) * g.Ho + oh) * g.Wo;
-        const T* a = from + k * rw.wv;
-        if (c.b)
-          for (i64 j = 0; j < g.Wo; ++j) out[j] = a[j] + c.b[kk];
-        else
-          std::copy_n(a, g.Wo, out);
-      }
-    };
+    // the output rows of filters k0.. at row oh, one plane apart; the bias is where the sums start
+    const auto out = [&](i64 oh, i64 k0) { return c.y + ((n * g.K + gi * s.Kg + k0) * g.Ho + oh) * g.Wo; };
+    const T* bias = c.b ? c.b + gi * s.Kg : nullptr;
     // a row that fits one vector: two output rows per pass (both vectors of the register block used)
     const bool pairs = rw.wv <= NR<T>;
     for (i64 oh = oh0; oh < oh1; oh += pairs ? 2 : 1) {
@@ -149,14 +151,11 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
       if (two) row_taps(oh + 1, src1);
       for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::taps_filters) {
         const i64 kb = std::min(Isa::taps_filters, s.Kg - k0);
-        if (two) {
-          Isa::taps_k2(rw.wv, taps, src, src1, wt + k0 * s.CRS, kb, acc, acc1, rw.wv);
-          store(oh, k0, kb, acc);
-          store(oh + 1, k0, kb, acc1);
-        } else {
-          Isa::taps_k(rw.wv, taps, src, wt + k0 * s.CRS, kb, acc, rw.wv);
-          store(oh, k0, kb, acc);
-        }
+        const T* bk = bias ? bias + k0 : nullptr;
+        if (two)
+          Isa::taps_k2(g.Wo, taps, src, src1, wt + k0 * s.CRS, kb, bk, out(oh, k0), out(oh + 1, k0), s.P);
+        else
+          Isa::taps_k(g.Wo, taps, src, wt + k0 * s.CRS, kb, bk, out(oh, k0), s.P);
       }
     }
   } else {
