@@ -69,6 +69,11 @@ struct GenericLanes {
   static void fma_into(V& acc, const V& w, T x) {
     for (i64 l = 0; l < L; ++l) acc.v[l] += w.v[l] * x;
   }
+  static V add(const V& a, const V& b) {
+    V r;
+    for (i64 l = 0; l < L; ++l) r.v[l] = a.v[l] + b.v[l];
+    return r;
+  }
 };
 
 #ifdef SVERTKA_CONV_X86
@@ -83,6 +88,7 @@ struct Avx512Lanes<float> {
   SVERTKA_LANES_AVX512 static V load(const float* p) { return _mm512_load_ps(p); }
   SVERTKA_LANES_AVX512 static void store(float* p, V a) { _mm512_store_ps(p, a); }
   SVERTKA_LANES_AVX512 static void fma_into(V& acc, V w, float x) { acc = _mm512_fmadd_ps(w, _mm512_set1_ps(x), acc); }
+  SVERTKA_LANES_AVX512 static V add(V a, V b) { return _mm512_add_ps(a, b); }
 };
 template <>
 struct Avx512Lanes<double> {
@@ -92,6 +98,7 @@ struct Avx512Lanes<double> {
   SVERTKA_LANES_AVX512 static V load(const double* p) { return _mm512_load_pd(p); }
   SVERTKA_LANES_AVX512 static void store(double* p, V a) { _mm512_store_pd(p, a); }
   SVERTKA_LANES_AVX512 static void fma_into(V& acc, V w, double x) { acc = _mm512_fmadd_pd(w, _mm512_set1_pd(x), acc); }
+  SVERTKA_LANES_AVX512 static V add(V a, V b) { return _mm512_add_pd(a, b); }
 };
 #endif
 
@@ -217,6 +224,24 @@ struct FilterCtx {
   i64 kblocks;
 };
 
+// acc[j] += gY's L filters at output column ow (of the row at grow) · the input under tap s0 + j of
+// that column in input row xr: read directly when the column's taps all lie in the image, else
+// through the column map
+template <class V, int SB, class T>
+SVERTKA_INLINE_LANES void filter_pixel(const Setup& s, const T* xr, const T* grow, i64 ow, i64 s0,
+                                       const char* direct, typename V::V (&acc)[SB]) {
+  const Conv2dGeometry& g = s.g;
+  const auto gv = V::load(grow + ow * V::L);
+  if (direct[ow]) {
+    const i64 dw = g.dilation.w;
+    const T* xs = xr + ow * g.stride.w + s0 * g.dilation.w - g.padding.left;
+    for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, xs[j * dw]);
+  } else {
+    const i32* cm = s.colmap + ow * g.S + s0;
+    for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, cm[j] >= 0 ? xr[cm[j]] : T(0));
+  }
+}
+
 // Taps (r, s0 .. s0 + SB) of channel ci, filters [k0, k0 + L) of group gi, summed over every pixel;
 // the sums are added into gw.
 template <class V, int SB, class T>
@@ -224,9 +249,9 @@ SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64
   const Setup& s = *c.s;
   const Conv2dGeometry& g = s.g;
   constexpr i64 L = V::L;
-  typename V::V acc[SB];
-  for (int j = 0; j < SB; ++j) acc[j] = V::zero();
-  const i64 sw = g.stride.w, dw = g.dilation.w, left = g.padding.left;
+  // two sets of sums, even and odd output columns (twice the multiply-adds in flight), added at the end
+  typename V::V acc0[SB], acc1[SB];
+  for (int j = 0; j < SB; ++j) acc0[j] = acc1[j] = V::zero();
   for (i64 n = 0; n < g.N; ++n) {
     const T* xc = c.x + (n * g.C + gi * s.Cg + ci) * s.HW;
     const T* gp = c.gyt + ((gi * c.kblocks + kb) * g.N + n) * s.P * L;
@@ -235,20 +260,16 @@ SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64
       if (hr < 0) continue;  // a zero-padded row adds nothing
       const T* xr = xc + hr * g.W;
       const T* grow = gp + oh * g.Wo * L;
-      for (i64 ow = 0; ow < g.Wo; ++ow) {
-        const auto gv = V::load(grow + ow * L);
-        if (direct[ow]) {
-          const T* xs = xr + ow * sw + s0 * dw - left;
-          for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, xs[j * dw]);
-        } else {
-          const i32* cm = s.colmap + ow * g.S + s0;
-          for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, cm[j] >= 0 ? xr[cm[j]] : T(0));
-        }
+      i64 ow = 0;
+      for (; ow + 2 <= g.Wo; ow += 2) {
+        filter_pixel<V, SB>(s, xr, grow, ow, s0, direct, acc0);
+        filter_pixel<V, SB>(s, xr, grow, ow + 1, s0, direct, acc1);
       }
+      if (ow < g.Wo) filter_pixel<V, SB>(s, xr, grow, ow, s0, direct, acc0);
     }
   }
   alignas(64) T out[max_run * L];
-  for (int j = 0; j < SB; ++j) V::store(out + j * L, acc[j]);
+  for (int j = 0; j < SB; ++j) V::store(out + j * L, V::add(acc0[j], acc1[j]));
   const i64 kn = std::min(L, s.Kg - kb * L);
   for (i64 l = 0; l < kn; ++l) {
     T* w = c.gw + ((gi * s.Kg + kb * L + l) * s.Cg + ci) * s.RS + r * g.S + s0;
