@@ -176,40 +176,35 @@ SVERTKA_CONV_INLINE void data_task(const void* vctx, i64 t) {
   }
 }
 
-// Stride 1: D for whole images (a few small ones together), then col2im as a gather: each position
-// of a padded row sums its R·S taps from D in registers (masked vector loads), and the row is folded
-// into dx through the padding map. A task (image group, group, channel block) owns its dx planes.
+// Stride 1: gY of whole images (a few small ones together) is packed once per task; then per
+// channel block, D for those images, and col2im as a gather: each position of a padded row sums its
+// R·S taps from D in registers (masked vector loads), and the row is folded into dx through the
+// padding map. A task (image group, group, run of channel blocks) owns its dx planes.
 template <class T>
 struct Data1Ctx {
   const Setup* s;
   const T *a, *gy;
   T* gx;
-  i64 cbs, ncb, a_stride, kc, ipg, ncp, nsub, qa, qb, nq;
+  i64 cbs, ncb, a_stride, kc, ipg, ncp, qa, qb, nq, runs;
 };
 
+// D = Wᵀ·gY for channel block cbk and the image group's columns (gY packed in bp), then its col2im
 template <class Isa, class T>
-SVERTKA_CONV_INLINE void data1_task(const void* vctx, i64 t) {
-  const auto& c = *static_cast<const Data1Ctx<T>*>(vctx);
+SVERTKA_CONV_INLINE void data1_block(const Data1Ctx<T>& c, i64 gi, i64 cbk, i64 n0, i64 n1, i64 np, const T* bp) {
   const Setup& s = *c.s;
   const auto& g = s.g;
   constexpr i64 nr = NR<T>, mr = Isa::mr;
-  const i64 ig = t / (s.G * c.ncb), gi = (t / c.ncb) % s.G, cbk = t % c.ncb;
   const i64 c0 = cbk * c.cbs, c1 = std::min(s.Cg, c0 + c.cbs), rows = (c1 - c0) * s.RS, tiles = ceil_div(rows, mr);
-  const i64 n0 = ig * c.ipg, n1 = std::min(g.N, n0 + c.ipg), cols = (n1 - n0) * s.P;
   const T* a = c.a + (gi * c.ncb + cbk) * c.a_stride;
   Workspace& ws = workspace();
   T* dcol = ws.task_c.get<T>(tiles * mr * c.ncp);
-  T* bp = ws.task_b.get<T>(std::min(c.kc, s.Kg) * c.nsub);
-  for (i64 j0 = 0; j0 < cols; j0 += c.nsub) {
-    const i64 len = std::min(c.nsub, cols - j0), np = ceil_div(len, nr);
-    for (i64 k0 = 0; k0 < s.Kg; k0 += c.kc) {
-      const i64 kc = std::min(c.kc, s.Kg - k0);
-      pack_gy(s, c.gy, gi, n0 * s.P + j0, len, np, k0, kc, bp, kc * nr, nr);
-      for (i64 q = 0; q < np; q += Isa::panels)
-        for (i64 ti = 0; ti < tiles; ++ti)
-          Isa::micro(kc, a + ti * mr * s.Kg + k0 * mr, bp + q * kc * nr, kc * nr, std::min(Isa::panels, np - q),
-                     dcol + ti * mr * c.ncp + j0 + q * nr, c.ncp, k0 > 0);
-    }
+  for (i64 k0 = 0; k0 < s.Kg; k0 += c.kc) {
+    const i64 kc = std::min(c.kc, s.Kg - k0);
+    const T* bk = bp + k0 * c.ncp;
+    for (i64 q = 0; q < np; q += Isa::panels)
+      for (i64 ti = 0; ti < tiles; ++ti)
+        Isa::micro(kc, a + ti * mr * s.Kg + k0 * mr, bk + q * kc * nr, kc * nr, std::min(Isa::panels, np - q),
+                   dcol + ti * mr * c.ncp + q * nr, c.ncp, k0 > 0);
   }
   T* prow = ws.task_a.get<T>(c.nq);
   const T** taps = ws.task_panels.get<const T*>(g.R);
@@ -235,6 +230,25 @@ SVERTKA_CONV_INLINE void data1_task(const void* vctx, i64 t) {
           if (s.qmap[q] >= 0) dxr[s.qmap[q]] += prow[q];
       }
     }
+}
+
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void data1_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const Data1Ctx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const auto& g = s.g;
+  constexpr i64 nr = NR<T>;
+  const i64 ig = t / (s.G * c.runs), gi = (t / c.runs) % s.G, run = t % c.runs;
+  const i64 n0 = ig * c.ipg, n1 = std::min(g.N, n0 + c.ipg), cols = (n1 - n0) * s.P, np = ceil_div(cols, nr);
+  Workspace& ws = workspace();
+  // the image group's gY in panel layout, per depth chunk k0: panel q at bp + k0·ncp + q·kc·nr
+  T* bp = ws.task_b.get<T>(s.Kg * c.ncp);
+  for (i64 k0 = 0; k0 < s.Kg; k0 += c.kc) {
+    const i64 kc = std::min(c.kc, s.Kg - k0);
+    pack_gy(s, c.gy, gi, n0 * s.P, cols, np, k0, kc, bp + k0 * c.ncp, kc * nr, nr);
+  }
+  for (i64 cbk = run * c.ncb / c.runs; cbk < (run + 1) * c.ncb / c.runs; ++cbk)
+    data1_block<Isa>(c, gi, cbk, n0, n1, np, bp);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -342,8 +356,9 @@ void pack_wt(const Setup& s, const T* w, i64 mr, i64 cbs, i64 ncb, i64 a_stride,
 }
 
 // Extra memory: Wᵀ packed per channel block (about the weight's size, calling thread). Per task
-// thread, stride 1: D of an image group's columns for the block's channels (≤ ~384 KiB unless one
-// channel needs more), a sub-block of gY (Kg × 256) and one padded row; other strides: a block of gY
+// thread, stride 1: the image group's gY, packed (Kg × about 512 columns, or one image's pixels when
+// larger), D of those columns for a block's channels (≤ ~384 KiB unless one channel needs more) and
+// one padded row; other strides: a block of gY
 // (Kg × 128), of D ((channels of the block)·R·S × 128), and the panel maps (per call, cached).
 template <class T>
 void backward_data(const Setup& s, const T* w, const T* gy, T* gx) {
@@ -356,11 +371,13 @@ void backward_data(const Setup& s, const T* w, const T* gy, T* gx) {
     const i64 mr = kern.mr, a_stride = ceil_div(cbs * s.RS, mr) * mr * s.Kg;
     T* a = workspace().call_a.get<T>(s.G * ncb * a_stride);
     pack_wt(s, w, mr, cbs, ncb, a_stride, a);
+    // each task packs its images' gY once and runs through a run of channel blocks; the runs are
+    // as long as possible while there are still at least 8 tasks (a count set by the shape only)
+    const i64 ngroups = ceil_div(s.g.N, ipg), runs = std::clamp<i64>(ceil_div(8, ngroups * s.G), 1, ncb);
     const i64 left = s.g.padding.left;
     const Data1Ctx<T> c{&s, a, gy, gx, cbs, ncb, a_stride, balanced(s.Kg, kc_max, 1), ipg, ncp,
-                        balanced(ipg * s.P, 256 * 4 / static_cast<i64>(sizeof(T)), nr), std::min(left, s.Q),
-                        std::clamp(left + s.g.W, left, s.Q), round_up(s.Q, nr)};
-    run_tasks(ceil_div(s.g.N, ipg) * s.G * ncb, flops(s), kern.fn, &c);
+                        std::min(left, s.Q), std::clamp(left + s.g.W, left, s.Q), round_up(s.Q, nr), runs};
+    run_tasks(ngroups * s.G * runs, flops(s), kern.fn, &c);
     return;
   }
   // channel blocks of about 144 im2col rows, equal in size

@@ -111,6 +111,7 @@ const Case value_cases[] = {
     {2, 6, 14, 14, 16, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},  // LeNet's second layer
     {2, 3, 9, 30, 20, 3, 3, {1, 1}, {1, 1}, {1, 1, 2, 0}, 1},   // runs of 12, 12, 6 columns; 20 filters
     {1, 3, 6, 21, 8, 3, 4, {1, 1}, {1, 2}, {1, 0, 2, 3}, 1},    // stride 1, dilated taps over two row vectors
+    {4, 9, 32, 32, 2, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // backward data: tasks over runs of channel blocks
 };
 
 }  // namespace
