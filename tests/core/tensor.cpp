@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include "support.hpp"
 
 using namespace svtest;
@@ -20,6 +22,33 @@ BOOST_AUTO_TEST_CASE(factories) {
                         message_has({"Tensor::from", "3 values", "[2,2]"}));
   BOOST_TEST(!sv::Tensor<float>{}.defined());
   BOOST_TEST(sv::Tensor<float>{}.numel() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(large_fill_and_clone_cover_every_element) {
+  // 5.3 chunks of bulk_grain: split over the threads, with a short last chunk
+  const int threads = sv::num_threads();
+  sv::set_num_threads(2);
+  const std::int64_t n = sv::Tensor<float>::bulk_grain * 5 + 1234;
+  sv::Rng rng(3);
+  auto t = sv::Tensor<float>::randn({n}, rng);
+  const auto copy = t.clone();
+  BOOST_TEST(!copy.shares_storage(t));
+  std::int64_t same = 0;
+  for (std::int64_t i = 0; i < n; ++i) same += copy(i) == t(i) ? 1 : 0;
+  BOOST_TEST(same == n);
+  t.fill(0.0f);
+  std::int64_t zero = 0;
+  for (float v : t) zero += v == 0.0f && !std::signbit(v) ? 1 : 0;
+  BOOST_TEST(zero == n);
+  t.fill(-0.0f);  // not all bytes zero: filled value by value
+  std::int64_t negative_zero = 0;
+  for (float v : t) negative_zero += v == 0.0f && std::signbit(v) ? 1 : 0;
+  BOOST_TEST(negative_zero == n);
+  t.fill(2.5f);
+  std::int64_t filled = 0;
+  for (float v : t) filled += v == 2.5f ? 1 : 0;
+  BOOST_TEST(filled == n);
+  sv::set_num_threads(threads);
 }
 
 BOOST_AUTO_TEST_CASE(storage_is_aligned_and_shared) {

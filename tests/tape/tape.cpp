@@ -49,6 +49,26 @@ BOOST_AUTO_TEST_CASE(explicit_seed) {
   tp::clear();
 }
 
+BOOST_AUTO_TEST_CASE(a_seed_is_copied_into_an_op_and_added_into_a_parameter) {
+  // an op output: its gradient starts as a copy of the seed, so the caller's seed is left alone and
+  // a second backward (retain_graph) starts again from the seed
+  sv::Parameter<double> p(sv::Tensor<double>::from({2}, {1.0, 2.0}));
+  auto seed = sv::Tensor<double>::from({2}, {1.0, 10.0});
+  auto y = tp::param(p) * 3.0;
+  y.backward(seed, {.retain_graph = true});
+  y.backward(seed);
+  BOOST_TEST(seed(0) == 1.0);
+  BOOST_TEST(seed(1) == 10.0);
+  BOOST_TEST(p.grad()(0) == 6.0);
+  BOOST_TEST(p.grad()(1) == 60.0);
+  tp::clear();
+  // a parameter itself: the seed adds into its gradient, which already holds 6 and 60
+  tp::param(p).backward(seed);
+  BOOST_TEST(p.grad()(0) == 7.0);
+  BOOST_TEST(p.grad()(1) == 70.0);
+  tp::clear();
+}
+
 BOOST_AUTO_TEST_CASE(no_grad_records_nothing) {
   sv::Parameter<double> p(sv::Tensor<double>::from({2}, {1.0, 2.0}));
   const auto before = tp::Tape::current().size();

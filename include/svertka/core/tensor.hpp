@@ -21,6 +21,7 @@
 #include "svertka/core/memory.hpp"
 #include "svertka/core/rng.hpp"
 #include "svertka/core/shape.hpp"
+#include "svertka/core/threads.hpp"
 
 namespace svertka {
 
@@ -167,18 +168,29 @@ class Tensor {
     return data_[0];
   }
 
+  //! Large fills and copies (`fill`, `zeros`, `clone`) are cut into chunks of this many elements
+  //! (1 MiB) and spread over the kernels' threads; a smaller tensor stays on the calling thread.
+  static constexpr std::int64_t bulk_grain = (std::int64_t{1} << 20) / static_cast<std::int64_t>(sizeof(T));
+
   void fill(T value) {
-    if (numel() == 0) return;
-    if (value == T{0} && !std::signbit(static_cast<double>(value)))  // +0: every byte is zero
-      std::memset(data_, 0, static_cast<std::size_t>(numel()) * sizeof(T));
-    else
-      std::fill(begin(), end(), value);
+    T* d = data_;
+    const bool zero_bytes = value == T{0} && !std::signbit(static_cast<double>(value));  // +0: all bytes 0
+    parallel_for(0, numel(), bulk_grain, [d, value, zero_bytes](std::int64_t b, std::int64_t e) {
+      if (zero_bytes)
+        std::memset(d + b, 0, static_cast<std::size_t>(e - b) * sizeof(T));
+      else
+        std::fill(d + b, d + e, value);
+    });
   }
   //! A deep copy with its own storage.
   Tensor clone() const {
     if (!block_) return {};
     Tensor t = empty(shape_);
-    std::memcpy(t.data_, data_, static_cast<std::size_t>(numel()) * sizeof(T));
+    const T* src = data_;
+    T* dst = t.data_;
+    parallel_for(0, numel(), bulk_grain, [src, dst](std::int64_t b, std::int64_t e) {
+      std::memcpy(dst + b, src + b, static_cast<std::size_t>(e - b) * sizeof(T));
+    });
     return t;
   }
   //! The same storage seen with another shape of as many elements (always a view: storage is

@@ -132,10 +132,15 @@ class Var {
                                     "backward(); record the computation again, or pass retain_graph = true",
                                     n.op_name(), n.index));
     tape_->reset_interior_grads(&n);
-    Tensor<T>* g = n.grad_for_accumulation();
-    const T* s = seed.data();
-    T* gp = g->data();
-    for (std::int64_t i = 0; i < seed.numel(); ++i) gp[i] += s[i];
+    if (!n.leaf) {
+      n.grad = seed.clone();  // an interior node's gradient starts as the seed
+    } else {                  // a parameter's gradient accumulates
+      const T* s = seed.data();
+      T* gp = n.grad_for_accumulation()->data();
+      parallel_for(0, seed.numel(), Tensor<T>::bulk_grain, [s, gp](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) gp[i] += s[i];
+      });
+    }
     tape_->run_backward(&n, opt.retain_graph);
   }
 
