@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 
 using namespace svtest;
 namespace tp = svertka::tape;
@@ -81,6 +82,19 @@ BOOST_AUTO_TEST_CASE(relu_gradient_at_zero_is_zero) {
   BOOST_TEST(p.grad()(0) == 0.0);
   BOOST_TEST(p.grad()(1) == 0.0);  // PyTorch's choice at the kink
   BOOST_TEST(p.grad()(2) == 1.0);
+  tp::clear();
+}
+
+BOOST_AUTO_TEST_CASE(relu_backward_selects_rather_than_multiplies) {
+  // ∂L/∂y passes where x > 0 and is dropped elsewhere, even when infinite or NaN (PyTorch's rule);
+  // a product ∂L/∂y · [x > 0] would give NaN at the first two
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  sv::Parameter<double> p(sv::Tensor<double>::from({4}, {-1.0, 0.0, 2.0, 3.0}));
+  tp::relu(tp::param(p)).backward(sv::Tensor<double>::from({4}, {inf, nan, -4.0, inf}));
+  BOOST_TEST(p.grad()(0) == 0.0);
+  BOOST_TEST(p.grad()(1) == 0.0);
+  BOOST_TEST(p.grad()(2) == -4.0);
+  BOOST_TEST(p.grad()(3) == inf);
   tp::clear();
 }
 

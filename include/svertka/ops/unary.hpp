@@ -30,11 +30,14 @@ struct Log {
   template <class T> T value(T x) const { return std::log(x); }
   template <class T> T derivative(T x, T) const { return T(1) / x; }
 };
-//! y = max(x, 0);  dy/dx = [x > 0] (0 at x = 0, as in PyTorch)
+//! y = max(x, 0);  dy/dx = [x > 0] (0 at x = 0, as in PyTorch). Its backward passes ∂L/∂y where
+//! x > 0 and 0 elsewhere (a select, not a product: as in PyTorch, an infinite or NaN ∂L/∂y where
+//! x ≤ 0 gives 0, and the loop vectorises without a branch per element).
 struct Relu {
   static constexpr std::string_view name = "relu";
   template <class T> T value(T x) const { return x > T(0) ? x : T(0); }
   template <class T> T derivative(T x, T) const { return x > T(0) ? T(1) : T(0); }
+  template <class T> T gradient(T gy, T x, T) const { return x > T(0) ? gy : T(0); }
 };
 //! y = tanh x;  dy/dx = 1 − y²
 struct Tanh {
@@ -98,7 +101,8 @@ struct PowScalar {
   template <class T> T derivative(T x, T) const { return static_cast<T>(p) * std::pow(x, static_cast<T>(p - 1)); }
 };
 
-//! Applies an elementwise function F: y = F(x), ∂L/∂x += ∂L/∂y · F'(x).
+//! Applies an elementwise function F: y = F(x), ∂L/∂x += ∂L/∂y · F'(x), or += F.gradient(∂L/∂y, x, y)
+//! when F defines it.
 template <class F>
 struct Unary {
   static constexpr std::string_view name = F::name;
@@ -124,7 +128,13 @@ struct Unary {
     const T *xp = x.data(), *yp = y.data(), *gyp = gy.data();
     T* gxp = gx->data();
     parallel_for(0, x.numel(), elementwise_grain, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) gxp[i] += gyp[i] * f.derivative(xp[i], yp[i]);
+      for (std::int64_t i = b; i < e; ++i) {
+        const T g = gyp[i], xi = xp[i], yi = yp[i];
+        if constexpr (requires { f.gradient(g, xi, yi); })
+          gxp[i] += f.gradient(g, xi, yi);
+        else
+          gxp[i] += g * f.derivative(xi, yi);
+      }
     });
   }
 };
