@@ -76,6 +76,9 @@ Setup make_setup(const Conv2dGeometry& g);
 // Validation alone (shared by conv2d_algorithm).
 void validate(const Conv2dGeometry& g);
 Conv2dAlgo choose(const Conv2dGeometry& g);
+// The algorithm of the forward pass (see conv2d_forward_algorithm).
+template <class T>
+Conv2dAlgo choose_forward(const Conv2dGeometry& g);
 
 // Runs task(ctx, t) for t in [0, n): in parallel (dynamic schedule: which thread runs a task never
 // changes its result) when `flops` is large and no parallel region is active, else serially.

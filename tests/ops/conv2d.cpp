@@ -155,6 +155,30 @@ BOOST_AUTO_TEST_CASE(the_algorithm_is_chosen_by_shape) {
   BOOST_TEST((conv2d_algorithm(algo(3, 96, 1)) == Conv2dAlgo::gemm));     // AlexNet c1
 }
 
+BOOST_AUTO_TEST_CASE(the_forward_pass_of_a_gemm_shape_with_full_rows_runs_direct) {
+  // [N, C, W, W] input, K filters of 3×3, padding 1 (Wo = W)
+  auto geom = [](std::int64_t C, std::int64_t W, std::int64_t K, sv::kernels::Conv2dAlgo a = Conv2dAlgo::automatic) {
+    auto g = sv::ops::Conv2d{{.padding = sv::Padding2d::all(1)}}.geometry({4, C, W, W}, {K, C, 3, 3});
+    g.algo = a;
+    return g;
+  };
+  using sv::kernels::conv2d_algorithm;
+  using sv::kernels::conv2d_forward_algorithm;
+  const bool avx512 = sv::kernels::conv2d_isa() == sv::kernels::Conv2dIsa::avx512;
+  const auto full = avx512 ? Conv2dAlgo::direct : Conv2dAlgo::gemm;
+  BOOST_TEST((conv2d_algorithm(geom(64, 56, 64)) == Conv2dAlgo::gemm));                    // the backward passes
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 56, 64)) == full));                 // 56 of 64 lanes
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 32, 64)) == full));                 // 32 of 32
+  BOOST_TEST((conv2d_forward_algorithm<double>(geom(64, 32, 64)) == Conv2dAlgo::gemm));    // float only
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 33, 64)) == Conv2dAlgo::gemm));     // 33 of 48
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 28, 64)) == Conv2dAlgo::gemm));     // two vectors
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 14, 64)) == Conv2dAlgo::gemm));     // one vector
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(256, 32, 256)) == Conv2dAlgo::gemm));   // 256·256·9 > 2^18
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 56, 64, Conv2dAlgo::gemm)) == Conv2dAlgo::gemm));  // forced
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(6, 56, 16)) == Conv2dAlgo::lanes));     // not a GEMM shape
+  BOOST_CHECK_THROW(conv2d_forward_algorithm<float>(sv::kernels::Conv2dGeometry{}), sv::ShapeError);
+}
+
 // The lecture's zero padding: a 6×6 image in a frame of zeros, 8×8, read by a 1×1 identity kernel;
 // a 3×3 kernel with padding 1 keeps the size 6×6, and its top-left tap reads the frame.
 BOOST_AUTO_TEST_CASE(zero_padding_frames_the_image) {

@@ -8,14 +8,18 @@
 //! of every mode is read through `pad_source` (svertka/ops/padding.hpp) inside the kernels; no padded
 //! copy of an image is ever made.
 //!
-//! Two algorithms, chosen by shape (`conv2d_algorithm`):
+//! Three algorithms, chosen by shape (`conv2d_algorithm`; the forward pass: `conv2d_forward_algorithm`):
 //! - `gemm`: an implicit GEMM. The im2col matrix is never stored whole: blocks of its columns (output
 //!   pixels, possibly of several images) are packed straight from the image through the padding index
-//!   map into a register-blocked micro-kernel (AVX-512 or AVX2+FMA, chosen at run time). The input gradient runs the transposed product
-//!   into a block of columns and scatters it back through the same map (col2im); the weight gradient
-//!   is a product over the pixels of all images.
+//!   map into a register-blocked micro-kernel (AVX-512 or AVX2+FMA, chosen at run time). The input
+//!   gradient runs the transposed product into a block of columns and scatters (or, at stride 1,
+//!   gathers) it back through the same map (col2im); the weight gradient is a product over the pixels
+//!   of all images.
 //! - `direct`: loops over output rows, vectorised along the row, for tiny channel counts (the first
-//!   layer of LeNet: C = 1; depthwise convolutions), where im2col would move more data than it saves.
+//!   layer of LeNet: C = 1; depthwise convolutions), where im2col would move more data than it saves;
+//!   and the forward pass of GEMM shapes whose output rows fill the vectors.
+//! - `lanes`: a vector of filters per output pixel, each input value broadcast, for the forward pass
+//!   and the weight gradient of 8 to 32 filters over a shallow depth (LeNet's second layer).
 //!
 //! Every kernel uses up to `num_threads()` threads for large problems and none for small ones; the
 //! work is split into tasks fixed by the shape alone, and sums over images are taken in a fixed
@@ -66,6 +70,15 @@ bool conv2d_isa_supported(Conv2dIsa isa);
 //! The algorithm the kernels use for `g` (never `automatic`).
 //! @throws OptionError / ShapeError when `g` is inconsistent (see `conv2d_forward`).
 Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g);
+
+//! The algorithm `conv2d_forward<T>` runs for `g`: `conv2d_algorithm(g)`, except that with
+//! `algo = automatic`, the AVX-512 kernels and float, a GEMM-path shape runs its forward pass on the
+//! direct path when its output rows fill the vectors (Wo ≥ 32, at most a seventh of the row's vector
+//! lanes left empty) and its filters are small enough to rearrange per task (Kg·Cg·R·S ≤ 2¹⁸): the whole
+//! output row in registers, six filters per pass, with nothing packed but the input planes. Its
+//! backward passes stay on the GEMM path.
+template <class T>
+Conv2dAlgo conv2d_forward_algorithm(const Conv2dGeometry& g);
 
 //! y = conv(x, w) + b. `b` may be null (no bias). y is only written.
 //! @throws OptionError / ShapeError when the geometry is inconsistent: a size ≤ 0, negative padding,
