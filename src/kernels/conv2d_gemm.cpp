@@ -38,6 +38,14 @@ constexpr i64 dw_max_parts = 8;
 constexpr i64 d1_bytes = 384 * 1024;  // backward data, stride 1: D of a task stays ≤ 384 KiB
 constexpr i64 dw_part_elems = i64{1} << 22;  // partial dW buffers: at most 4 Mi elements in all
 
+// A row stride of `n` elements (a multiple of nr), one panel longer when its byte size is a multiple
+// of 2 KiB: rows 4 KiB apart fall into one L1 set (and their loads and stores alias), so the 8 rows
+// of a C tile or the taps of a col2im gather would evict each other.
+template <class T>
+i64 skew(i64 n, i64 nr) {
+  return n * static_cast<i64>(sizeof(T)) % 2048 == 0 ? n + nr : n;
+}
+
 // Copies rows [k0, k0 + kn) of gY's block (columns col0 + [0, len) of group gi) into `dst`: element
 // (k, j) goes to dst[(j / NR)·ps + (k − k0)·row_stride + j % NR] (panel layout: ps = kn·NR,
 // row_stride = NR; row-major rows: ps = NR, row_stride = np·NR). Columns past len are zero.
@@ -273,21 +281,21 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   std::fill_n(acc, c.crsp * c.kg4, T(0));
   const i64 b0 = part * c.cm.bl.count / c.parts, b1 = (part + 1) * c.cm.bl.count / c.parts;
   Workspace& ws = workspace();
-  T* ap = ws.task_a.get<T>(c.kg4 * c.cm.bl.nc);
-  T* bp = ws.task_b.get<T>(c.db * c.cm.bl.nc);
+  T* ap = ws.task_a.get<T>(c.kg4 * skew<T>(c.cm.bl.nc, nr));
+  T* bp = ws.task_b.get<T>(c.db * skew<T>(c.cm.bl.nc, nr));
   for (i64 b = b0; b < b1; ++b) {
     i64 col0, len, img0;
     c.cm.bl.block(b, col0, len);
-    const i64 np = ceil_div(len, nr), ncp = np * nr, npm = c.cm.np_max;
+    const i64 np = ceil_div(len, nr), ncp = np * nr, npm = c.cm.np_max, ld = skew<T>(ncp, nr);
     const i32* lane_img;
     const PanelMap* maps = c.cm.of(b, lane_img, img0);
     const T* x = c.x + img0 * s.CHW;
-    pack_gy(s, c.gy, gi, col0, len, np, 0, s.Kg, ap, nr, ncp);
-    std::fill_n(ap + s.Kg * ncp, (c.kg4 - s.Kg) * ncp, T(0));
+    pack_gy(s, c.gy, gi, col0, len, np, 0, s.Kg, ap, nr, ld);
+    for (i64 k = s.Kg; k < c.kg4; ++k) std::fill_n(ap + k * ld, ncp, T(0));
     for (i64 d0 = 0; d0 < c.crsp; d0 += c.db) {
       const i64 d1 = std::min(c.crsp, d0 + c.db);
       for (i64 d = d0; d < d1; ++d) {
-        T* dst = bp + (d - d0) * ncp;
+        T* dst = bp + (d - d0) * ld;
         if (d >= s.CRS) {
           std::fill_n(dst, ncp, T(0));
           continue;
@@ -298,7 +306,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
       }
       for (i64 d = d0; d < d1; d += Isa::dot_cols)
         for (i64 k = 0; k < c.kg4; k += 4)
-          Isa::dot(ncp, ap + k * ncp, ncp, bp + (d - d0) * ncp, ncp, acc + d * c.kg4 + k, c.kg4);
+          Isa::dot(ncp, ap + k * ld, ld, bp + (d - d0) * ld, ld, acc + d * c.kg4 + k, c.kg4);
     }
   }
 }
@@ -365,7 +373,7 @@ void backward_data(const Setup& s, const T* w, const T* gy, T* gx) {
   constexpr i64 nr = NR<T>;
   if (s.g.stride.h == 1 && s.g.stride.w == 1) {
     const Kernel kern = pick_data1_task<T>();
-    const i64 ipg = std::clamp<i64>(512 / s.P, 1, s.g.N), ncp = round_up(ipg * s.P, nr);
+    const i64 ipg = std::clamp<i64>(512 / s.P, 1, s.g.N), ncp = skew<T>(round_up(ipg * s.P, nr), nr);
     const i64 rows_max = std::max<i64>(s.RS, d1_bytes / static_cast<i64>(sizeof(T)) / ncp);
     const i64 ncb = ceil_div(s.Cg, std::max<i64>(1, rows_max / s.RS)), cbs = ceil_div(s.Cg, ncb);
     const i64 mr = kern.mr, a_stride = ceil_div(cbs * s.RS, mr) * mr * s.Kg;
@@ -393,6 +401,43 @@ void backward_data(const Setup& s, const T* w, const T* gy, T* gx) {
   run_tasks(bl.groups * s.G * ncb, flops(s), kern.fn, &c);
 }
 
+namespace {
+template <class T>
+struct PartialsCtx {
+  const Setup* s;
+  const T* part;
+  T* gw;
+  i64 parts, crsp, kg4, dblocks;
+};
+constexpr i64 partials_block = 64;  // im2col rows d per task of the sum
+
+// gw[k, d] += Σ_p part[p][gi][d][k] (p in order) for d in one block of rows
+template <class T>
+void partials_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const PartialsCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const i64 gi = t / c.dblocks, d0 = t % c.dblocks * partials_block, d1 = std::min(s.CRS, d0 + partials_block);
+  const i64 stride = s.G * c.crsp * c.kg4;
+  for (i64 d = d0; d < d1; ++d) {
+    const T* p0 = c.part + (gi * c.crsp + d) * c.kg4;
+    for (i64 k = 0; k < s.Kg; ++k) {
+      T sum = p0[k];
+      for (i64 p = 1; p < c.parts; ++p) sum += p0[p * stride + k];
+      c.gw[(gi * s.Kg + k) * s.CRS + d] += sum;
+    }
+  }
+}
+
+// gw += the partial weight gradients [parts][G][crsp][kg4], each element's sum in part order
+template <class T>
+void add_partials(const Setup& s, const T* part, i64 parts, i64 crsp, i64 kg4, T* gw) {
+  const i64 dblocks = ceil_div(s.CRS, partials_block);
+  const PartialsCtx<T> c{&s, part, gw, parts, crsp, kg4, dblocks};
+  // memory-bound: counted as 16 flops per element read, so that only large sums go parallel
+  run_tasks(s.G * dblocks, 16.0 * static_cast<double>(parts * s.G * s.CRS * s.Kg), &partials_task<T>, &c);
+}
+}  // namespace
+
 // Extra memory: the partial weight gradients (up to 8 × the weight, calling thread); per task thread
 // a block of gY (≤ 256 KiB), a sub-block of X̂ rows (≤ 128 KiB) and the panel maps.
 template <class T>
@@ -414,14 +459,7 @@ void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   T* part = workspace().call_part.get<T>(parts * per_part);
   const FilterCtx<T> c{&s, build_column_maps(s, bl, nr, std::is_same_v<T, float>), x, gy, part, parts, kg4, crsp, db};
   run_tasks(parts * s.G, flops(s), kern.fn, &c);
-  // gw += Σ_parts, in part order
-  for (i64 gi = 0; gi < s.G; ++gi)
-    for (i64 k = 0; k < s.Kg; ++k)
-      for (i64 d = 0; d < s.CRS; ++d) {
-        T sum = part[(gi * crsp + d) * kg4 + k];
-        for (i64 p = 1; p < parts; ++p) sum += part[((p * s.G + gi) * crsp + d) * kg4 + k];
-        gw[(gi * s.Kg + k) * s.CRS + d] += sum;
-      }
+  add_partials(s, part, parts, crsp, kg4, gw);
 }
 
 #define SVERTKA_CONV_GEMM_INSTANTIATE(T)                                   \
