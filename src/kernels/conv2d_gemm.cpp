@@ -46,6 +46,26 @@ i64 skew(i64 n, i64 nr) {
   return n * static_cast<i64>(sizeof(T)) % 2048 == 0 ? n + nr : n;
 }
 
+// The span [lo, hi) of a channel plane's offsets (from the image group's first image) holding the
+// input rows that columns [col0, col0 + len) read, when they lie in one image (else empty): the
+// packing loops prefetch it a channel ahead.
+inline void input_span(const Setup& s, i64 col0, i64 len, i64 img0, i64& lo, i64& hi) {
+  const auto& g = s.g;
+  const i64 n = col0 / s.P;
+  lo = hi = 0;
+  if ((col0 + len - 1) / s.P != n) return;
+  const i64 oh_a = col0 % s.P / g.Wo, oh_b = (col0 + len - 1) % s.P / g.Wo;
+  const i64 ih_a = std::max<i64>(0, oh_a * g.stride.h - g.padding.top);
+  const i64 ih_b = std::min<i64>(g.H, oh_b * g.stride.h - g.padding.top + (g.R - 1) * g.dilation.h + 1);
+  lo = (n - img0) * s.CHW + ih_a * g.W;
+  hi = std::max(lo, (n - img0) * s.CHW + ih_b * g.W);
+}
+
+template <class T>
+SVERTKA_CONV_INLINE void prefetch_span(const T* p, i64 lo, i64 hi) {
+  for (i64 o = lo; o < hi; o += NR<T>) __builtin_prefetch(p + o);
+}
+
 // Copies rows [k0, k0 + kn) of gY's block (columns col0 + [0, len) of group gi) into `dst`: element
 // (k, j) goes to dst[(j / NR)·ps + (k − k0)·row_stride + j % NR] (panel layout: ps = kn·NR,
 // row_stride = NR; row-major rows: ps = NR, row_stride = np·NR). Columns past len are zero.
@@ -100,9 +120,12 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   T* cb = ws.task_c.get<T>(tiles * mr * c.cm.bl.nc);
   const T* x = c.x + img0 * s.CHW;
   const T* a = c.a + gi * tiles * mr * CRS;
+  i64 pf_lo, pf_hi;
+  input_span(s, col0, len, img0, pf_lo, pf_hi);
   for (i64 p0 = 0; p0 < CRS; p0 += c.kc) {
     const i64 kc = std::min(c.kc, CRS - p0);
     for (i64 d = p0; d < p0 + kc; ++d) {
+      if (d % s.RS == 0 && d / s.RS + 1 < s.Cg) prefetch_span(x + (gi * s.Cg + d / s.RS + 1) * s.HW, pf_lo, pf_hi);
       const T* src = x + (gi * s.Cg + d / s.RS) * s.HW;
       const PanelMap* pm = maps + (d % s.RS) * npm;
       T* dst = bp + (d - p0) * nr;
@@ -174,7 +197,10 @@ SVERTKA_CONV_INLINE void data_task(const void* vctx, i64 t) {
     }
     // even panels, then odd ones: the windows of neighbouring panels can overlap, and a load of
     // values a just-issued store partly overlaps waits for the store (no store-to-load forwarding)
+    i64 pf_lo, pf_hi;
+    input_span(s, col0, len, img0, pf_lo, pf_hi);
     for (i64 row = 0; row < rows; ++row) {
+      if (row % s.RS == 0 && c0 + row / s.RS + 1 < c1) prefetch_span(gx + (gi * s.Cg + c0 + row / s.RS + 1) * s.HW, pf_lo, pf_hi);
       T* dst = gx + (gi * s.Cg + c0 + row / s.RS) * s.HW;
       const PanelMap* pm = maps + (row % s.RS) * npm;
       const T* src = dcol + row * ncp;
@@ -290,6 +316,8 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
     const i32* lane_img;
     const PanelMap* maps = c.cm.of(b, lane_img, img0);
     const T* x = c.x + img0 * s.CHW;
+    i64 pf_lo, pf_hi;
+    input_span(s, col0, len, img0, pf_lo, pf_hi);
     pack_gy(s, c.gy, gi, col0, len, np, 0, s.Kg, ap, nr, ld);
     for (i64 k = s.Kg; k < c.kg4; ++k) std::fill_n(ap + k * ld, ncp, T(0));
     for (i64 d0 = 0; d0 < c.crsp; d0 += c.db) {
@@ -300,6 +328,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
           std::fill_n(dst, ncp, T(0));
           continue;
         }
+        if (d % s.RS == 0 && d / s.RS + 1 < s.Cg) prefetch_span(x + (gi * s.Cg + d / s.RS + 1) * s.HW, pf_lo, pf_hi);
         const T* src = x + (gi * s.Cg + d / s.RS) * s.HW;
         const PanelMap* pm = maps + (d % s.RS) * npm;
         for (i64 q = 0; q < np; ++q) Isa::load_panel(pm[q], src, s.CHW, lane_img + q * nr, dst + q * nr);
