@@ -388,6 +388,24 @@ struct Avx512 : Avx2 {
         X::mask_storeu(p, k, X::add(X::maskz_loadu(k, p), X::load(s)));
         break;
       }
+      case Kind::window:
+        if constexpr (std::is_same_v<T, float>) {
+          if (m.wone) {
+            float* p = dst + m.image * img + m.wlo;
+            const __m512 v = X::load(s);
+            const __m512i i0 = _mm512_maskz_cvtepi8_epi32(0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(m.winv)));
+            const __m512i i1 = _mm512_maskz_cvtepi8_epi32(0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(m.winv + 16)));
+            const __mmask16 k0 = _mm512_cmpgt_epi32_mask(i0, _mm512_set1_epi32(-1));
+            const __mmask16 k1 = _mm512_cmpgt_epi32_mask(i1, _mm512_set1_epi32(-1));
+            _mm512_mask_storeu_ps(p, k0, _mm512_add_ps(_mm512_maskz_loadu_ps(k0, p), _mm512_maskz_permutexvar_ps(k0, i0, v)));
+            if (k1)
+              _mm512_mask_storeu_ps(p + 16, k1,
+                                    _mm512_add_ps(_mm512_maskz_loadu_ps(k1, p + 16), _mm512_maskz_permutexvar_ps(k1, i1, v)));
+            break;
+          }
+        }
+        Avx2::scatter_panel(m, dst, img, lane_img, s);
+        break;
       default: Avx2::scatter_panel(m, dst, img, lane_img, s); break;
     }
   }

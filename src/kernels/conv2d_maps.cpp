@@ -40,6 +40,7 @@ void classify(PanelMap& m, const i32* img, i64 nr, bool window, i64 hw) {
   else m.kind = Kind::gather;
   if (m.kind == Kind::masked && nr == 16)
     for (int h = 0; h < 2; ++h) m.inside[h] = inside(m.base + 8 * h) ? 1 : 0;
+  m.wone = false;
   if (m.kind != Kind::gather || !window) return;
   for (int h = 0; h < 2; ++h) {
     i32 lo = -1, hi = -1;
@@ -71,6 +72,24 @@ void classify(PanelMap& m, const i32* img, i64 nr, bool window, i64 hw) {
     }
   }
   m.kind = Kind::window;
+  // one window of 32 for all 16 lanes, no offset twice: the AVX-512 scatter's inverse
+  if (nr != 16) return;
+  i32 lo = -1, hi = -1;
+  for (i64 i = 0; i < nr; ++i)
+    if (m.off[i] >= 0) {
+      lo = lo < 0 ? m.off[i] : std::min(lo, m.off[i]);
+      hi = std::max(hi, m.off[i]);
+    }
+  if (hi - lo >= 32) return;
+  std::fill(m.winv, m.winv + 32, std::int8_t{-1});
+  for (i64 i = 0; i < nr; ++i) {
+    if (m.off[i] < 0) continue;
+    std::int8_t& slot = m.winv[m.off[i] - lo];
+    if (slot >= 0) return;  // an offset twice (padding folded onto one pixel)
+    slot = static_cast<std::int8_t>(i);
+  }
+  m.wlo = lo;
+  m.wone = true;
 }
 
 // Task: block `local` of the full (k = 0) or last (k = 1) image group.

@@ -36,6 +36,11 @@ struct PanelMap {
   // window: bit v of inside[h] = the 8 floats at lo[h] + 8v lie in the plane; masked: bit h = the 8
   // at base + 8h do. The scatter may then load, add (0 where no lane lands) and store them whole.
   std::uint8_t inside[2];
+  // window whose 16 lanes lie within [wlo, wlo + 32) at distinct offsets (`wone`): winv[j] = the lane
+  // whose offset is wlo + j (−1: none), for the AVX-512 scatter (two permutations, two masked adds)
+  bool wone;
+  std::int8_t winv[32];
+  i32 wlo;
   Kind kind;
 };
 
