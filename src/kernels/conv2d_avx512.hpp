@@ -373,6 +373,18 @@ struct Avx512 : Avx2 {
     }
   }
 
+  // dst = a's lanes [0, k), b's lanes [k, valid), zeros after: two masked loads
+  template <class T>
+  SVERTKA_CONV_AVX512 static void rows_panel(const T* a, const T* b, i64 k, i64 valid, T* dst) {
+    const unsigned lo = (1u << k) - 1, all = (1u << valid) - 1;
+    if constexpr (std::is_same_v<T, float>)
+      _mm512_store_ps(dst, _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(static_cast<__mmask16>(lo & all), a),
+                                                static_cast<__mmask16>(all & ~lo), b));
+    else
+      _mm512_store_pd(dst, _mm512_mask_loadu_pd(_mm512_maskz_loadu_pd(static_cast<__mmask8>(lo & all), a),
+                                                static_cast<__mmask8>(all & ~lo), b));
+  }
+
   template <class T>
   SVERTKA_CONV_AVX512 static void scatter_panel(const PanelMap& m, T* dst, i64 img, const i32* lane_img, const T* s) {
     using X = Z<T>;

@@ -66,6 +66,71 @@ SVERTKA_CONV_INLINE void prefetch_span(const T* p, i64 lo, i64 hi) {
   for (i64 o = lo; o < hi; o += NR<T>) __builtin_prefetch(p + o);
 }
 
+// Stride 1, a block inside one image, output rows of at least NR pixels: the block's im2col rows are
+// read from the padded input rows (built per channel through pad_source and qmap, as in the direct
+// path) instead of through panel maps. The panel of NR output pixels from (oh, ow0), tap (r, s), is
+// padded row oh + r·dh from column ow0 + s·dw; its lanes past the end of output row oh continue on
+// padded row oh + 1 from column s·dw.
+template <class T>
+struct RowPanels {
+  i64 oh0 = 0, rows = 0, ldq = 0;  // padded rows [oh0, oh0 + rows), ldq apart, after a margin of NR
+  i64* first = nullptr;            // per panel: offset of lane 0 (relative to row oh0, tap (0, 0))
+  i64* second = nullptr;           // offset for the lanes continuing on the next row
+  i32* k = nullptr;                // lanes from the first row
+  i32* valid = nullptr;            // lanes inside the block
+};
+
+inline bool row_panels_apply(const Setup& s, const Blocks& bl, i64 nr) {
+  return s.g.stride.h == 1 && s.g.stride.w == 1 && bl.ipg == 1 && s.g.Wo >= nr;
+}
+
+// The panels of block columns [col0, col0 + len) (one image); tables in the task's workspace.
+template <class T>
+RowPanels<T> row_panels(const Setup& s, i64 col0, i64 len) {
+  constexpr i64 nr = NR<T>;
+  const auto& g = s.g;
+  RowPanels<T> rp;
+  const i64 np = ceil_div(len, nr), p0 = col0 % s.P;
+  rp.oh0 = p0 / g.Wo;
+  rp.rows = (p0 + len - 1) / g.Wo - rp.oh0 + (g.R - 1) * g.dilation.h + 1;
+  rp.ldq = round_up(s.Q + nr, nr);
+  Workspace& ws = workspace();
+  rp.first = ws.task_panels.get<i64>(2 * np);
+  rp.second = rp.first + np;
+  rp.k = ws.task_lanes.get<i32>(2 * np);
+  rp.valid = rp.k + np;
+  for (i64 q = 0; q < np; ++q) {
+    const i64 p = p0 + q * nr, oh = p / g.Wo, ow = p % g.Wo, k = std::min(nr, g.Wo - ow);
+    rp.first[q] = (oh - rp.oh0) * rp.ldq + ow;
+    rp.second[q] = (oh + 1 - rp.oh0) * rp.ldq - k;
+    rp.k[q] = static_cast<i32>(k);
+    rp.valid[q] = static_cast<i32>(std::min(nr, len - q * nr));
+  }
+  return rp;
+}
+
+// The padded rows [oh0, oh0 + rows) of one input plane into pr (after its margin of NR zeros).
+template <class T>
+SVERTKA_CONV_INLINE void fill_padded_rows(const Setup& s, const RowPanels<T>& rp, const T* plane, T* pr) {
+  const auto& g = s.g;
+  const i64 Q = s.Q, left = g.padding.left, qa = std::min(left, Q), qb = std::clamp(left + g.W, left, Q);
+  const i64 qh_end = g.Ho + (g.R - 1) * g.dilation.h;
+  std::fill_n(pr, NR<T>, T(0));
+  for (i64 i = 0; i < rp.rows; ++i) {
+    T* d = pr + NR<T> + i * rp.ldq;
+    const i64 qh = rp.oh0 + i, ih = qh < qh_end ? pad_source(qh - g.padding.top, g.H, g.mode) : -1;
+    if (ih < 0) {
+      std::fill_n(d, rp.ldq, T(0));
+      continue;
+    }
+    const T* xr = plane + ih * g.W;
+    for (i64 q = 0; q < qa; ++q) d[q] = s.qmap[q] >= 0 ? xr[s.qmap[q]] : T(0);
+    std::copy_n(xr + (qa - left), qb - qa, d + qa);
+    for (i64 q = qb; q < Q; ++q) d[q] = s.qmap[q] >= 0 ? xr[s.qmap[q]] : T(0);
+    std::fill(d + Q, d + rp.ldq, T(0));
+  }
+}
+
 // Copies rows [k0, k0 + kn) of gY's block (columns col0 + [0, len) of group gi) into `dst`: element
 // (k, j) goes to dst[(j / NR)·ps + (k − k0)·row_stride + j % NR] (panel layout: ps = kn·NR,
 // row_stride = NR; row-major rows: ps = NR, row_stride = np·NR). Columns past len are zero.
@@ -295,6 +360,7 @@ struct FilterCtx {
   const T *x, *gy;
   T* part;  // [parts][G][crsp][kg4]: CRS rounded up to dot_cols, Kg to 4
   i64 parts, kg4, crsp, db;
+  bool rows;  // im2col rows from padded input rows (RowPanels), not panel maps
 };
 
 template <class Isa, class T>
@@ -313,13 +379,24 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
     i64 col0, len, img0;
     c.cm.bl.block(b, col0, len);
     const i64 np = ceil_div(len, nr), ncp = np * nr, npm = c.cm.np_max, ld = skew<T>(ncp, nr);
-    const i32* lane_img;
-    const PanelMap* maps = c.cm.of(b, lane_img, img0);
+    const i32* lane_img = nullptr;
+    const PanelMap* maps = nullptr;
+    if (c.rows)
+      img0 = c.cm.bl.group_of(b) * c.cm.bl.ipg;
+    else
+      maps = c.cm.of(b, lane_img, img0);
     const T* x = c.x + img0 * s.CHW;
     i64 pf_lo, pf_hi;
     input_span(s, col0, len, img0, pf_lo, pf_hi);
     pack_gy(s, c.gy, gi, col0, len, np, 0, s.Kg, ap, nr, ld);
     for (i64 k = s.Kg; k < c.kg4; ++k) std::fill_n(ap + k * ld, ncp, T(0));
+    RowPanels<T> rp;
+    T* pr = nullptr;
+    i64 pr_channel = -1;
+    if (c.rows) {
+      rp = row_panels<T>(s, col0, len);
+      pr = ws.task_c.get<T>(nr + rp.rows * rp.ldq);
+    }
     for (i64 d0 = 0; d0 < c.crsp; d0 += c.db) {
       const i64 d1 = std::min(c.crsp, d0 + c.db);
       for (i64 d = d0; d < d1; ++d) {
@@ -330,6 +407,17 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
         }
         if (d % s.RS == 0 && d / s.RS + 1 < s.Cg) prefetch_span(x + (gi * s.Cg + d / s.RS + 1) * s.HW, pf_lo, pf_hi);
         const T* src = x + (gi * s.Cg + d / s.RS) * s.HW;
+        if (c.rows) {
+          if (d / s.RS != pr_channel) {
+            pr_channel = d / s.RS;
+            fill_padded_rows(s, rp, src + (col0 / s.P - img0) * s.CHW, pr);
+          }
+          const i64 r = d % s.RS / s.g.S, sx = d % s.g.S;
+          const T* base = pr + nr + r * s.g.dilation.h * rp.ldq + sx * s.g.dilation.w;
+          for (i64 q = 0; q < np; ++q)
+            Isa::rows_panel(base + rp.first[q], base + rp.second[q], rp.k[q], rp.valid[q], dst + q * nr);
+          continue;
+        }
         const PanelMap* pm = maps + (d % s.RS) * npm;
         for (i64 q = 0; q < np; ++q) Isa::load_panel(pm[q], src, s.CHW, lane_img + q * nr, dst + q * nr);
       }
@@ -486,7 +574,13 @@ void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   const i64 per_part = s.G * crsp * kg4;
   const i64 parts = std::clamp<i64>(dw_part_elems / per_part, 1, std::min(dw_max_parts, bl.count));
   T* part = workspace().call_part.get<T>(parts * per_part);
-  const FilterCtx<T> c{&s, build_column_maps(s, bl, nr, std::is_same_v<T, float>), x, gy, part, parts, kg4, crsp, db};
+  const bool rows = row_panels_apply(s, bl, nr);
+  ColumnMaps cm;
+  if (rows)
+    cm.bl = bl;
+  else
+    cm = build_column_maps(s, bl, nr, std::is_same_v<T, float>);
+  const FilterCtx<T> c{&s, cm, x, gy, part, parts, kg4, crsp, db, rows};
   run_tasks(parts * s.G, flops(s), kern.fn, &c);
   add_partials(s, part, parts, crsp, kg4, gw);
 }

@@ -38,6 +38,12 @@ inline constexpr i64 VW = 32 / static_cast<i64>(sizeof(T));  // lanes of the dir
 
 #define SVERTKA_CONV_INLINE __attribute__((always_inline)) inline
 
+// dst[i] = a[i] for i < k, b[i] for k ≤ i < valid, 0 after (a panel from two padded rows)
+template <class T>
+SVERTKA_CONV_INLINE void rows_panel_loop(const T* a, const T* b, i64 k, i64 valid, T* dst) {
+  for (i64 i = 0; i < NR<T>; ++i) dst[i] = i < k ? a[i] : i < valid ? b[i] : T(0);
+}
+
 struct Generic {
   static constexpr i64 mr = 6;
   static constexpr i64 panels = 1;
@@ -51,6 +57,10 @@ struct Generic {
         for (i64 j = 0; j < nr; ++j) t[i][j] += a[i] * b[j];
     for (i64 i = 0; i < mr; ++i)
       for (i64 j = 0; j < nr; ++j) c[i * ldc + j] = acc ? c[i * ldc + j] + t[i][j] : t[i][j];
+  }
+  template <class T>
+  SVERTKA_CONV_INLINE static void rows_panel(const T* a, const T* b, i64 k, i64 valid, T* dst) {
+    rows_panel_loop(a, b, k, valid, dst);
   }
   template <class T>
   SVERTKA_CONV_INLINE static void dot(i64 kc, const T* a, i64 lda, const T* b, i64 ldb, T* o, i64 ldo) {
@@ -323,6 +333,10 @@ struct Avx2 {
     }
   }
 
+  template <class T>
+  SVERTKA_CONV_AVX2 static void rows_panel(const T* a, const T* b, i64 k, i64 valid, T* dst) {
+    rows_panel_loop(a, b, k, valid, dst);
+  }
   template <class T>
   SVERTKA_CONV_AVX2 static void scatter_panel(const PanelMap& m, T* dst, i64 img, const i32* lane_img, const T* s) {
     using X = V8<T>;
