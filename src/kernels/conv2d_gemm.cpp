@@ -32,7 +32,7 @@ namespace {
 constexpr i64 kc_max = 256;       // depth chunk: a B micro-panel is kc·NR·sizeof(T) ≤ 16 KiB (L1)
 constexpr i64 mc_max = 144;       // rows of A per row block (≤ 144 KiB of A with kc_max, in L2)
 constexpr i64 fwd_bytes = 512;    // forward / backward-data block: 512 bytes of a row (128 floats)
-constexpr i64 dw_a_bytes = 256 * 1024;  // backward-filter block: the packed gY block stays ≤ 256 KiB
+constexpr i64 dw_a_bytes = 512 * 1024;  // backward-filter block: the packed gY block stays ≤ 512 KiB (in L2)
 constexpr i64 dw_b_bytes = 128 * 1024;  // and so does one sub-block of X̂ rows
 constexpr i64 dw_max_parts = 8;
 constexpr i64 d1_bytes = 384 * 1024;  // backward data, stride 1: D of a task stays ≤ 384 KiB
@@ -558,18 +558,18 @@ void add_partials(const Setup& s, const T* part, i64 parts, i64 crsp, i64 kg4, T
 }  // namespace
 
 // Extra memory: the partial weight gradients (up to 8 × the weight, calling thread); per task thread
-// a block of gY (≤ 256 KiB), a sub-block of X̂ rows (≤ 128 KiB) and the panel maps.
+// a block of gY (≤ 512 KiB), a sub-block of X̂ rows (≤ 128 KiB) and the panel maps.
 template <class T>
 void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   constexpr i64 nr = NR<T>;
   const Kernel kern = pick_filter_task<T>();
   const i64 dc = kern.dot_cols, kg4 = round_up(s.Kg, 4), crsp = round_up(s.CRS, dc);
-  // blocks of up to 512 columns whose packed gY fits dw_a_bytes (fewer, wider blocks: fewer horizontal
+  // blocks of up to 1024 columns whose packed gY fits dw_a_bytes (fewer, wider blocks: fewer horizontal
   // sums per dot product), but at least dw_max_parts blocks when there are enough pixels, so that
   // small problems still split over the threads
   const i64 nc = std::clamp<i64>(std::min(dw_a_bytes / static_cast<i64>(sizeof(T)) / kg4 / nr * nr,
                                           round_up(ceil_div(s.g.N * s.P, dw_max_parts), nr)),
-                                 nr, 512);
+                                 nr, 1024);
   const Blocks bl(s.g.N, s.P, nc, nr);
   const i64 ncp_max = round_up(bl.nc, nr);
   const i64 db = balanced(crsp, std::max<i64>(dc, dw_b_bytes / static_cast<i64>(sizeof(T)) / ncp_max / dc * dc), dc);

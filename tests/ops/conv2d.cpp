@@ -113,6 +113,7 @@ const Case value_cases[] = {
     {1, 3, 6, 21, 8, 3, 4, {1, 1}, {1, 2}, {1, 0, 2, 3}, 1},    // stride 1, dilated taps over two row vectors
     {4, 9, 32, 32, 2, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // backward data: tasks over runs of channel blocks
     {2, 3, 18, 24, 5, 5, 4, {1, 1}, {2, 3}, {2, 1, 3, 2}, 1},  // weight gradient from padded rows, dilated
+    {2, 2, 48, 48, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // weight gradient over blocks of 576 columns
     // strided: blocks crossing rows, two channel blocks, 9 column blocks in 8 filter parts
     {3, 20, 40, 61, 7, 3, 3, {2, 2}, {1, 1}, {1, 2, 1, 1}, 1},
     {1, 3, 23, 40, 5, 3, 4, {2, 3}, {2, 2}, {2, 1, 3, 3}, 1},   // stride 2 × 3 with dilation 2
