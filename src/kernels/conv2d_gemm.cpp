@@ -15,7 +15,9 @@
 // - backward filter: dW[k, (c, r, s)] = Σ over columns gY[k, col] · X̂[(c, r, s), col], by a dot-product
 //                    micro-kernel (4 filters × 3 im2col rows, vectorised along the pixels) over packed
 //                    rows of gY and X̂. The columns are cut into a fixed number of parts (by shape only),
-//                    each summed into its own partial dW; the partials are added in part order.
+//                    each summed into its own partial dW; the partials are added in part order. With
+//                    16 taps or more at stride 1, X̂'s rows come from padded input rows (RowPanels).
+// The packing loops prefetch the next channel's input rows of a block.
 //
 // Blocks, chunks and parts depend on the shape only, never on the thread count, and every output
 // element is computed by one task with a fixed sequence of operations: results are bit-identical
@@ -558,7 +560,8 @@ void add_partials(const Setup& s, const T* part, i64 parts, i64 crsp, i64 kg4, T
 }  // namespace
 
 // Extra memory: the partial weight gradients (up to 8 × the weight, calling thread); per task thread
-// a block of gY (≤ 512 KiB), a sub-block of X̂ rows (≤ 128 KiB) and the panel maps.
+// a block of gY (≤ 512 KiB), a sub-block of X̂ rows (≤ 128 KiB) and the panel maps, or with padded-row
+// panels the padded rows a block reads of one channel ((rows + R − 1) × (Q + 16)) and two ints per panel.
 template <class T>
 void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   constexpr i64 nr = NR<T>;
