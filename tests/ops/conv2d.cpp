@@ -366,7 +366,9 @@ BOOST_AUTO_TEST_CASE(bit_identical_at_one_and_two_threads) {
   const int saved = sv::num_threads();
   const Case cases[] = {{4, 16, 20, 19, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
                         {3, 16, 21, 20, 32, 3, 3, {2, 1}, {1, 2}, {2, 1, 2, 1}, 4},
-                        {8, 2, 24, 24, 6, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1}};
+                        {8, 2, 24, 24, 6, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},
+                        // 8 partial weight gradients of 288 × 64, large enough to be summed in parallel
+                        {2, 32, 12, 40, 64, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1}};
   for_each_isa([&] {
   for (const Case& cs : cases)
     for (Conv2dAlgo algo : all_algos) {
