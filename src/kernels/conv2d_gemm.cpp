@@ -268,7 +268,18 @@ SVERTKA_CONV_INLINE void data_task(const void* vctx, i64 t) {
     // values a just-issued store partly overlaps waits for the store (no store-to-load forwarding)
     i64 pf_lo, pf_hi;
     input_span(s, col0, len, img0, pf_lo, pf_hi);
+    // the next block's gY rows (when it lies in one image), spread over the scatter's rows
+    i64 next_len = 0;
+    const T* next_gy = nullptr;
+    if (b + 1 < c.cm.bl.end_of_group(ig)) {
+      i64 next_col0;
+      c.cm.bl.block(b + 1, next_col0, next_len);
+      if (next_col0 / s.P == (next_col0 + next_len - 1) / s.P)
+        next_gy = c.gy + (next_col0 / s.P * s.g.K + gi * s.Kg) * s.P + next_col0 % s.P;
+    }
     for (i64 row = 0; row < rows; ++row) {
+      if (next_gy)
+        for (i64 k = row * s.Kg / rows; k < (row + 1) * s.Kg / rows; ++k) prefetch_span(next_gy + k * s.P, 0, next_len);
       if (row % s.RS == 0 && c0 + row / s.RS + 1 < c1) prefetch_span(gx + (gi * s.Cg + c0 + row / s.RS + 1) * s.HW, pf_lo, pf_hi);
       T* dst = gx + (gi * s.Cg + c0 + row / s.RS) * s.HW;
       const PanelMap* pm = maps + (row % s.RS) * npm;
