@@ -37,7 +37,7 @@ constexpr i64 fwd_bytes = 512;    // forward / backward-data block: 512 bytes of
 constexpr i64 dw_a_bytes = 512 * 1024;  // backward-filter block: the packed gY block stays ≤ 512 KiB (in L2)
 constexpr i64 dw_b_bytes = 128 * 1024;  // and so does one sub-block of X̂ rows
 constexpr i64 dw_max_parts = 8;
-constexpr i64 d1_bytes = 384 * 1024;  // backward data, stride 1: D of a task stays ≤ 384 KiB
+constexpr i64 d1_bytes = 768 * 1024;  // backward data, stride 1: D of a channel block stays ≤ 768 KiB (fewer blocks: packed gY re-read fewer times)
 constexpr i64 dw_part_elems = i64{1} << 22;  // partial dW buffers: at most 4 Mi elements in all
 
 // A row stride of `n` elements (a multiple of nr), one panel longer when its byte size is a multiple
@@ -497,7 +497,7 @@ void pack_wt(const Setup& s, const T* w, i64 mr, i64 cbs, i64 ncb, i64 a_stride,
 
 // Extra memory: Wᵀ packed per channel block (about the weight's size, calling thread). Per task
 // thread, stride 1: the image group's gY, packed (Kg × about 512 columns, or one image's pixels when
-// larger), D of those columns for a block's channels (≤ ~384 KiB unless one channel needs more) and
+// larger), D of those columns for a block's channels (≤ ~768 KiB unless one channel needs more) and
 // one padded row; other strides: a block of gY
 // (Kg × 128), of D ((channels of the block)·R·S × 128), and the panel maps (per call, cached).
 template <class T>
