@@ -306,28 +306,43 @@ SVERTKA_CONV_AVX512_FN void filter_task_avx512(const void* c, i64 t) {
 }  // namespace
 
 template <class T>
+struct TransposeCtx {
+  const Setup* s;
+  const T* gy;
+  T* gyt;
+  i64 kblocks;
+};
+
+// gyt[gi][kb][n][p][l] = gy[n, gi·Kg + kb·L + l, p], zero past the group's filters; task (gi, kb, n)
+template <class T>
+void transpose_task(const void* vctx, i64 t) {
+  constexpr i64 L = lanes_of<T>;
+  const auto& c = *static_cast<const TransposeCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const i64 n = t % s.g.N, kb = t / s.g.N % c.kblocks, gi = t / (s.g.N * c.kblocks);
+  T* dst = c.gyt + t * s.P * L;
+  for (i64 l = 0; l < L; ++l) {
+    const i64 k = kb * L + l;
+    if (k >= s.Kg) {
+      for (i64 p = 0; p < s.P; ++p) dst[p * L + l] = T(0);
+      continue;
+    }
+    const T* src = c.gy + (n * s.g.K + gi * s.Kg + k) * s.P;
+    for (i64 p = 0; p < s.P; ++p) dst[p * L + l] = src[p];
+  }
+}
+
+template <class T>
 bool backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   constexpr i64 L = lanes_of<T>;
   const Conv2dGeometry& g = s.g;
   const i64 kblocks = ceil_div(s.Kg, L);
   const i64 elems = s.G * kblocks * g.N * s.P * L;
   if (elems > max_transposed) return false;
-  // gyt[gi][kb][n][p][l] = gy[n, gi·Kg + kb·L + l, p], zero past the group's filters
   T* gyt = workspace().call_part.get<T>(elems);
-  for (i64 gi = 0; gi < s.G; ++gi)
-    for (i64 kb = 0; kb < kblocks; ++kb)
-      for (i64 n = 0; n < g.N; ++n) {
-        T* dst = gyt + ((gi * kblocks + kb) * g.N + n) * s.P * L;
-        for (i64 l = 0; l < L; ++l) {
-          const i64 k = kb * L + l;
-          if (k >= s.Kg) {
-            for (i64 p = 0; p < s.P; ++p) dst[p * L + l] = T(0);
-            continue;
-          }
-          const T* src = gy + (n * g.K + gi * s.Kg + k) * s.P;
-          for (i64 p = 0; p < s.P; ++p) dst[p * L + l] = src[p];
-        }
-      }
+  const TransposeCtx<T> tc{&s, gy, gyt, kblocks};
+  // a copy: counted as 16 flops per element (LeNet's 100 K elements go parallel)
+  run_tasks(s.G * kblocks * g.N, 16.0 * static_cast<double>(elems), &transpose_task<T>, &tc);
   const FilterCtx<T> c{&s, x, gyt, gw, kblocks};
   TaskFn fn = &filter_task_generic<T>;
 #ifdef SVERTKA_CONV_X86
