@@ -1,5 +1,5 @@
 // The filter-lanes path of the convolution (forward and filter gradient): a vector register holds L filters of one
-// output pixel (L = 16 floats or 8 doubles with AVX-512), and each input value is broadcast once per
+// output pixel (L = 16 floats or 8 doubles: one AVX-512 register or two AVX2 ones), and each input value is broadcast once per
 // tap and multiplied into the J pixels of a run of output columns:
 //
 //   acc[j][l] += w[k0 + l, c, r, s] · x[n, c, rowmap(oh, r), colmap(ow0 + j, s)]   for every (c, r, s)
@@ -34,7 +34,7 @@
 #endif
 
 // run() and task() are templates over the lanes type and always inlined into their entries
-// (task_generic, task_avx512 with the AVX-512 target): no AVX-512 vector crosses a call, so GCC's
+// (task_generic, task_avx2 and task_avx512 with their targets): no AVX or AVX-512 vector crosses a call, so GCC's
 // note that such a call would change the ABI does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
@@ -50,10 +50,15 @@ constexpr i64 max_transposed = i64{1} << 22;
 template <class T>
 constexpr i64 lanes_of = 64 / static_cast<i64>(sizeof(T));
 
+// A lanes type gives L (64 bytes of T), the vector type V and its operations, and two register block
+// sizes: `run`, the output columns of a forward block (run accumulators), and `taps`, the taps of a
+// filter-gradient block (2·taps accumulators), both at most max_run.
+
 // Portable lanes: an array, every operation a loop over it.
 template <class T>
 struct GenericLanes {
   static constexpr i64 L = lanes_of<T>;
+  static constexpr i64 run = max_run, taps = max_run;
   struct V {
     T v[L];
   };
@@ -83,6 +88,7 @@ struct Avx512Lanes;
 template <>
 struct Avx512Lanes<float> {
   static constexpr i64 L = 16;
+  static constexpr i64 run = max_run, taps = max_run;
   using V = __m512;
   SVERTKA_LANES_AVX512 static V zero() { return _mm512_setzero_ps(); }
   SVERTKA_LANES_AVX512 static V load(const float* p) { return _mm512_load_ps(p); }
@@ -93,12 +99,64 @@ struct Avx512Lanes<float> {
 template <>
 struct Avx512Lanes<double> {
   static constexpr i64 L = 8;
+  static constexpr i64 run = max_run, taps = max_run;
   using V = __m512d;
   SVERTKA_LANES_AVX512 static V zero() { return _mm512_setzero_pd(); }
   SVERTKA_LANES_AVX512 static V load(const double* p) { return _mm512_load_pd(p); }
   SVERTKA_LANES_AVX512 static void store(double* p, V a) { _mm512_store_pd(p, a); }
   SVERTKA_LANES_AVX512 static void fma_into(V& acc, V w, double x) { acc = _mm512_fmadd_pd(w, _mm512_set1_pd(x), acc); }
   SVERTKA_LANES_AVX512 static V add(V a, V b) { return _mm512_add_pd(a, b); }
+};
+
+// AVX2: the 64 bytes of lanes are two 256-bit registers, so a block holds half as many of them in the
+// 16 registers: 6 columns (12 accumulators, two weight halves, one broadcast) and 3 taps (two sets of
+// sums, 12 registers).
+#define SVERTKA_LANES_AVX2 __attribute__((target("avx2,fma"))) inline
+template <class T>
+struct Avx2Lanes;
+template <>
+struct Avx2Lanes<float> {
+  static constexpr i64 L = 16;
+  static constexpr i64 run = 6, taps = 3;
+  struct V {
+    __m256 lo, hi;
+  };
+  SVERTKA_LANES_AVX2 static V zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+  SVERTKA_LANES_AVX2 static V load(const float* p) { return {_mm256_load_ps(p), _mm256_load_ps(p + 8)}; }
+  SVERTKA_LANES_AVX2 static void store(float* p, const V& a) {
+    _mm256_store_ps(p, a.lo);
+    _mm256_store_ps(p + 8, a.hi);
+  }
+  SVERTKA_LANES_AVX2 static void fma_into(V& acc, const V& w, float x) {
+    const __m256 b = _mm256_set1_ps(x);
+    acc.lo = _mm256_fmadd_ps(w.lo, b, acc.lo);
+    acc.hi = _mm256_fmadd_ps(w.hi, b, acc.hi);
+  }
+  SVERTKA_LANES_AVX2 static V add(const V& a, const V& b) {
+    return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)};
+  }
+};
+template <>
+struct Avx2Lanes<double> {
+  static constexpr i64 L = 8;
+  static constexpr i64 run = 6, taps = 3;
+  struct V {
+    __m256d lo, hi;
+  };
+  SVERTKA_LANES_AVX2 static V zero() { return {_mm256_setzero_pd(), _mm256_setzero_pd()}; }
+  SVERTKA_LANES_AVX2 static V load(const double* p) { return {_mm256_load_pd(p), _mm256_load_pd(p + 4)}; }
+  SVERTKA_LANES_AVX2 static void store(double* p, const V& a) {
+    _mm256_store_pd(p, a.lo);
+    _mm256_store_pd(p + 4, a.hi);
+  }
+  SVERTKA_LANES_AVX2 static void fma_into(V& acc, const V& w, double x) {
+    const __m256d b = _mm256_set1_pd(x);
+    acc.lo = _mm256_fmadd_pd(w.lo, b, acc.lo);
+    acc.hi = _mm256_fmadd_pd(w.hi, b, acc.hi);
+  }
+  SVERTKA_LANES_AVX2 static V add(const V& a, const V& b) {
+    return {_mm256_add_pd(a.lo, b.lo), _mm256_add_pd(a.hi, b.hi)};
+  }
 };
 #endif
 
@@ -145,21 +203,17 @@ SVERTKA_INLINE_LANES void run(const Ctx<T>& c, const T* xg, const T* wk, i64 oh,
   for (int j = 0; j < J; ++j) V::store(out + j * L, acc[j]);
 }
 
+// run<V, n> for a block of n <= J columns, n a compile-time constant (no lambda between the entry and
+// the lanes operations, so that they are all inlined into the entry's instruction set)
 template <class V, int J, class T>
-SVERTKA_INLINE_LANES void run_either(const Ctx<T>& c, const T* xg, const T* wk, i64 oh, i64 ow0, bool direct, T* out) {
+SVERTKA_INLINE_LANES void run_upto(i64 n, const Ctx<T>& c, const T* xg, const T* wk, i64 oh, i64 ow0, bool direct,
+                                   T* out) {
+  if constexpr (J > 1)
+    if (n < J) return run_upto<V, J - 1>(n, c, xg, wk, oh, ow0, direct, out);
   if (direct)
     run<V, J, true>(c, xg, wk, oh, ow0, out);
   else
     run<V, J, false>(c, xg, wk, oh, ow0, out);
-}
-
-// Calls f(std::integral_constant<int, n>{}) for 1 <= n <= max_run: the register block's width as a
-// compile-time constant (n outside that range: 1 or max_run).
-template <int J = static_cast<int>(max_run), class F>
-SVERTKA_INLINE_LANES void with_width(i64 n, F&& f) {
-  if constexpr (J > 1)
-    if (n < J) return with_width<J - 1>(n, f);
-  f(std::integral_constant<int, J>{});
 }
 
 // Whether columns [ow0, ow0 + n) read the image directly for every column tap.
@@ -185,14 +239,14 @@ SVERTKA_INLINE_LANES void task(const void* vctx, i64 t) {
   const T* wk = c.wl + (gi * c.kblocks + kb) * s.CRS * L;
   alignas(64) T out[max_run * L];
   // per run of columns (the same for every output row): does it read the image directly?
-  char* direct_run = workspace().task_lanes.get<char>(ceil_div(g.Wo, max_run));
-  for (i64 ow0 = 0; ow0 < g.Wo; ow0 += max_run)
-    direct_run[ow0 / max_run] = direct_columns(s, ow0, std::min(max_run, g.Wo - ow0));
+  constexpr i64 R = V::run;
+  char* direct_run = workspace().task_lanes.get<char>(ceil_div(g.Wo, R));
+  for (i64 ow0 = 0; ow0 < g.Wo; ow0 += R) direct_run[ow0 / R] = direct_columns(s, ow0, std::min(R, g.Wo - ow0));
   for (i64 oh = 0; oh < g.Ho; ++oh)
-    for (i64 ow0 = 0; ow0 < g.Wo; ow0 += max_run) {
-      const i64 jn = std::min(max_run, g.Wo - ow0);
-      const bool direct = direct_run[ow0 / max_run] != 0;
-      with_width(jn, [&](auto J) { run_either<V, J()>(c, xg, wk, oh, ow0, direct, out); });
+    for (i64 ow0 = 0; ow0 < g.Wo; ow0 += R) {
+      const i64 jn = std::min(R, g.Wo - ow0);
+      const bool direct = direct_run[ow0 / R] != 0;
+      run_upto<V, static_cast<int>(R)>(jn, c, xg, wk, oh, ow0, direct, out);
       // out[j][l] → y[n, gi·Kg + k0 + l, oh, ow0 + j], with the bias
       for (i64 l = 0; l < kn; ++l) {
         const i64 k = gi * s.Kg + k0 + l;
@@ -208,6 +262,10 @@ SVERTKA_CONV_FLATTEN void task_generic(const void* c, i64 t) {
   task<GenericLanes<T>, T>(c, t);
 }
 #ifdef SVERTKA_CONV_X86
+template <class T>
+SVERTKA_CONV_AVX2_FN void task_avx2(const void* c, i64 t) {
+  task<Avx2Lanes<T>, T>(c, t);
+}
 template <class T>
 SVERTKA_CONV_AVX512_FN void task_avx512(const void* c, i64 t) {
   task<Avx512Lanes<T>, T>(c, t);
@@ -277,6 +335,16 @@ SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64
   }
 }
 
+// filter_taps<V, n> for a block of n <= J taps, n a compile-time constant (no lambda between the
+// entry and the lanes operations, so that they are all inlined into the entry's instruction set)
+template <class V, int J, class T>
+SVERTKA_INLINE_LANES void filter_taps_upto(i64 n, const FilterCtx<T>& c, i64 gi, i64 kb, i64 ci, i64 r, i64 s0,
+                                           const char* direct) {
+  if constexpr (J > 1)
+    if (n < J) return filter_taps_upto<V, J - 1>(n, c, gi, kb, ci, r, s0, direct);
+  filter_taps<V, J>(c, gi, kb, ci, r, s0, direct);
+}
+
 template <class V, class T>
 SVERTKA_INLINE_LANES void filter_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const FilterCtx<T>*>(vctx);
@@ -287,8 +355,9 @@ SVERTKA_INLINE_LANES void filter_task(const void* vctx, i64 t) {
   // per output column: do all its column taps read the image directly?
   char* direct = workspace().task_lanes.get<char>(g.Wo);
   for (i64 ow = 0; ow < g.Wo; ++ow) direct[ow] = direct_columns(s, ow, 1);
-  for (i64 s0 = 0; s0 < g.S; s0 += max_run) {
-    with_width(std::min(max_run, g.S - s0), [&](auto J) { filter_taps<V, J()>(c, gi, kb, ci, r, s0, direct); });
+  constexpr i64 SB = V::taps;
+  for (i64 s0 = 0; s0 < g.S; s0 += SB) {
+    filter_taps_upto<V, static_cast<int>(SB)>(std::min(SB, g.S - s0), c, gi, kb, ci, r, s0, direct);
   }
 }
 
@@ -297,6 +366,10 @@ SVERTKA_CONV_FLATTEN void filter_task_generic(const void* c, i64 t) {
   filter_task<GenericLanes<T>, T>(c, t);
 }
 #ifdef SVERTKA_CONV_X86
+template <class T>
+SVERTKA_CONV_AVX2_FN void filter_task_avx2(const void* c, i64 t) {
+  filter_task<Avx2Lanes<T>, T>(c, t);
+}
 template <class T>
 SVERTKA_CONV_AVX512_FN void filter_task_avx512(const void* c, i64 t) {
   filter_task<Avx512Lanes<T>, T>(c, t);
@@ -347,6 +420,7 @@ bool backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   TaskFn fn = &filter_task_generic<T>;
 #ifdef SVERTKA_CONV_X86
   if (isa() == Conv2dIsa::avx512) fn = &filter_task_avx512<T>;
+  if (isa() == Conv2dIsa::avx2) fn = &filter_task_avx2<T>;
 #endif
   const double flops = 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS);
   run_tasks(s.G * kblocks * s.Cg * g.R, flops, fn, &c);
@@ -376,6 +450,7 @@ void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
   TaskFn fn = &task_generic<T>;
 #ifdef SVERTKA_CONV_X86
   if (isa() == Conv2dIsa::avx512) fn = &task_avx512<T>;
+  if (isa() == Conv2dIsa::avx2) fn = &task_avx2<T>;
 #endif
   const double flops = 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS);
   run_tasks(g.N * s.G * kblocks, flops, fn, &c);
