@@ -90,12 +90,14 @@ template <class T>
 Conv2dAlgo choose_forward(const Conv2dGeometry& g) {
   const Conv2dAlgo a = choose(g);
   if (g.algo != Conv2dAlgo::automatic || a != Conv2dAlgo::gemm) return a;
-  if (!std::is_same_v<T, float> || isa() != Conv2dIsa::avx512) return a;
-  // The direct forward keeps whole output rows in vectors of 16 and runs 6 filters per pass over the
-  // taps: 1.1-1.4x the GEMM path at 2 threads on vgg_3x3, dilated_reflect, alexnet_c1 and
-  // replicate_5x5 (Wo = 56, 64, 55, 32). With rows of two vectors or less, or rows that leave much of
-  // their last vector empty, the GEMM path is level or faster (0.9-1.0x at Wo = 28, 0.5-0.8x at
-  // Wo = 7, 17, 33).
+  if (!std::is_same_v<T, float> || isa() == Conv2dIsa::generic) return a;
+  // The direct forward keeps output rows in vectors and runs 6 filters per pass over the taps. At 2
+  // threads, AVX-512 (whole rows in vectors of 16): 1.1-1.4x the GEMM path on vgg_3x3,
+  // dilated_reflect, alexnet_c1 and replicate_5x5 (Wo = 56, 64, 55, 32); AVX2 (16 columns at a
+  // time): 1.3x on replicate_5x5, 1.05-1.2x on alexnet_c1 and dilated_reflect, level on vgg_3x3 and
+  // at Wo = 40. With rows of two 16-lane vectors or less, or rows that leave much of their last
+  // vector empty, the GEMM path is level or faster (0.9-1.0x at Wo = 28 on AVX-512, 0.85-0.9x at
+  // Wo = 24 and 28 on AVX2; 0.5-0.8x at Wo = 7, 17, 33).
   const i64 wv = ceil_div(g.Wo, i64{16}) * 16;
   const i64 Kg = g.K / g.groups, CRS = g.C / g.groups * g.R * g.S;
   if (g.Wo >= 32 && 7 * (wv - g.Wo) <= wv && Kg * CRS <= (i64{1} << 18)) return Conv2dAlgo::direct;

@@ -6,7 +6,8 @@
 //   dot:   4 gY rows × 6 im2col rows — 24 zmm accumulators
 //   panels through k-masked loads / stores (fast on AVX-512, unlike AVX2's vmaskmov stores), window
 //   panels with one two-source permutation when the whole panel spans ≤ 32 pixels.
-// The direct path's row loops are the AVX2 ones (inherited).
+// The direct path's single-filter row loops are the AVX2 ones (inherited); taps_k / taps_k2 and
+// dot_rows are its own.
 
 #include <algorithm>
 
@@ -99,6 +100,10 @@ struct Avx512 : Avx2 {
   static constexpr i64 panels = 2;
   static constexpr i64 dot_cols = 6;
   static constexpr i64 taps_filters = 6;  // taps_k computes up to 6 filters per pass
+  template <class T>
+  static constexpr i64 taps_lanes = NR<T>;
+  static constexpr bool taps_any_k = false;  // taps_k: one block of ≤ taps_filters filters per call
+  static constexpr i64 dot_filters = 3;  // dot_rows: up to 3 filters × 5 taps per pass
 
   // out[k·ldo + v] = b[k] + Σ_t w[t·kb + k]·src[t][v] for k < kb ≤ 6, v < n (b null: no b[k]): every
   // filter of a block in one pass over the taps, so each input vector is loaded once for kb filters

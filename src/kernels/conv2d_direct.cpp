@@ -9,8 +9,8 @@
 // to a multiple of the vector width with zeros (lanes past Wo compute garbage that is never stored).
 //
 // - forward (task: image, group, block of output rows): per output row and filter, one pass that sums
-//   w[k, c, r, s] · (phase run) over every tap in registers; on AVX-512, one pass per block of up to
-//   six filters, so each input vector is loaded once for the whole block.
+//   w[k, c, r, s] · (phase run) over every tap in registers; on AVX2 and AVX-512, one pass per block
+//   of up to six filters, so each input vector is loaded once for the whole block.
 // - backward data (task: image, input channel, so one task owns each dx plane): for each padded row
 //   qh, the gradient of the padded row is the same kind of pass over every (oh, r, k, s) with
 //   oh·sh + r·dh = qh, reading gY rows with zeros in front (a gather, no overlapping stores), then
@@ -144,18 +144,21 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
     const auto out = [&](i64 oh, i64 k0) { return c.y + ((n * g.K + gi * s.Kg + k0) * g.Ho + oh) * g.Wo; };
     const T* bias = c.b ? c.b + gi * s.Kg : nullptr;
     // a row that fits one vector: two output rows per pass (both vectors of the register block used)
-    const bool pairs = rw.wv <= NR<T>;
+    const bool pairs = rw.wv <= Isa::template taps_lanes<T>;
     for (i64 oh = oh0; oh < oh1; oh += pairs ? 2 : 1) {
       const i64 taps = row_taps(oh, src);
       const bool two = pairs && oh + 1 < oh1;
       if (two) row_taps(oh + 1, src1);
-      for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::taps_filters) {
-        const i64 kb = std::min(Isa::taps_filters, s.Kg - k0);
-        const T* bk = bias ? bias + k0 : nullptr;
-        if (two)
-          Isa::taps_k2(g.Wo, taps, src, src1, wt + k0 * s.CRS, kb, bk, out(oh, k0), out(oh + 1, k0), s.P);
-        else
-          Isa::taps_k(g.Wo, taps, src, wt + k0 * s.CRS, kb, bk, out(oh, k0), s.P);
+      if (two) {
+        for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::taps_filters)
+          Isa::taps_k2(g.Wo, taps, src, src1, wt + k0 * s.CRS, std::min(Isa::taps_filters, s.Kg - k0),
+                       bias ? bias + k0 : nullptr, out(oh, k0), out(oh + 1, k0), s.P);
+      } else if constexpr (Isa::taps_any_k) {  // every block in one call (it orders the work itself)
+        Isa::taps_k(g.Wo, taps, src, wt, s.Kg, bias, out(oh, 0), s.P);
+      } else {
+        for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::taps_filters)
+          Isa::taps_k(g.Wo, taps, src, wt + k0 * s.CRS, std::min(Isa::taps_filters, s.Kg - k0),
+                      bias ? bias + k0 : nullptr, out(oh, k0), s.P);
       }
     }
   } else {
@@ -276,7 +279,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   T* gyp = ws.task_a.get<T>(s.Kg * g.Ho * rw.wv);
   const T** src = ws.task_panels.get<const T*>(g.S);
   std::fill_n(lanes, per * VW<T>, T(0));
-  if constexpr (requires { Isa::taps_filters; }) {
+  if constexpr (requires { Isa::dot_filters; }) {
     // Per image, input channel and filter row r: the rows oh that meet an input row, then blocks of
     // 3 filters × 5 taps accumulated over all of them in registers.
     const T** xr = ws.task_panels.get<const T*>(2 * g.Ho);
@@ -292,12 +295,12 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
               xr[m] = plane + ih * rw.pitch;
               gr[m++] = gyp + oh * rw.wv;
             }
-          for (i64 k0 = 0; k0 < s.Kg; k0 += 3) {
+          for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::dot_filters) {
             for (i64 s0 = 0; s0 < g.S; s0 += 5)
-              Isa::dot_rows(rw.wv, m, xr, gr, g.Ho * rw.wv, c.tap_off + s0, std::min<i64>(3, s.Kg - k0),
+              Isa::dot_rows(rw.wv, m, xr, gr, g.Ho * rw.wv, c.tap_off + s0, std::min(Isa::dot_filters, s.Kg - k0),
                             std::min<i64>(5, g.S - s0), lanes + ((k0 * s.Cg + cl) * s.RS + r * g.S + s0) * VW<T>,
                             s.Cg * s.RS * VW<T>);
-            for (i64 i = 0; i < m; ++i) gr[i] += 3 * g.Ho * rw.wv;  // to the next block's gY rows
+            for (i64 i = 0; i < m; ++i) gr[i] += Isa::dot_filters * g.Ho * rw.wv;  // to the next block's gY rows
           }
         }
       }
