@@ -178,6 +178,8 @@ struct V8<float> {
                                _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<i32>(len)), j));
   }
   SVERTKA_CONV_AVX2_INLINE static V and_(V a, __m256i m) { return _mm256_and_ps(a, _mm256_castsi256_ps(m)); }
+  // b's lanes where m is set, a's elsewhere
+  SVERTKA_CONV_AVX2_INLINE static V blend(V a, V b, __m256i m) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }
   SVERTKA_CONV_AVX2_INLINE static void maskstore(float* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
   SVERTKA_CONV_AVX2_INLINE static V gather(const float* p, const i32* off) {
     const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off));
@@ -213,6 +215,7 @@ struct V8<double> {
     return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_setzero_si256(), j), _mm256_cmpgt_epi64(_mm256_set1_epi64x(len), j));
   }
   SVERTKA_CONV_AVX2_INLINE static V and_(V a, __m256i m) { return _mm256_and_pd(a, _mm256_castsi256_pd(m)); }
+  SVERTKA_CONV_AVX2_INLINE static V blend(V a, V b, __m256i m) { return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(m)); }
   SVERTKA_CONV_AVX2_INLINE static void maskstore(double* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
   SVERTKA_CONV_AVX2_INLINE static V gather(const double* p, const i32* off) {
     const __m128i idx = _mm_loadu_si128(reinterpret_cast<const __m128i*>(off));
@@ -335,9 +338,19 @@ struct Avx2 {
     }
   }
 
+  // as rows_panel_loop, a vector at a time: masked loads of a and b, merged (lanes of neither are 0)
   template <class T>
   SVERTKA_CONV_AVX2 static void rows_panel(const T* a, const T* b, i64 k, i64 valid, T* dst) {
-    rows_panel_loop(a, b, k, valid, dst);
+    using X = V8<T>;
+    constexpr i64 W = VW<T>;
+    for (i64 h = 0; h < NR<T>; h += W) {
+      if (k >= h + W) {
+        X::store(dst + h, X::loadu(a + h));
+        continue;
+      }
+      const __m256i in_a = X::range(h, k), in_b = _mm256_andnot_si256(in_a, X::range(h, valid));
+      X::store(dst + h, X::blend(X::maskload(a + h, in_a), X::maskload(b + h, in_b), in_b));
+    }
   }
   template <class T>
   SVERTKA_CONV_AVX2 static void scatter_panel(const PanelMap& m, T* dst, i64 img, const i32* lane_img, const T* s) {
