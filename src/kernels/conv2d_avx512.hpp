@@ -104,6 +104,7 @@ struct Avx512 : Avx2 {
   static constexpr i64 taps_lanes = NR<T>;
   static constexpr bool taps_any_k = false;  // taps_k: one block of ≤ taps_filters filters per call
   static constexpr i64 dot_filters = 3;  // dot_rows: up to 3 filters × 5 taps per pass
+  static constexpr i64 dot_taps_max = 5;
 
   // out[k·ldo + v] = b[k] + Σ_t w[t·kb + k]·src[t][v] for k < kb ≤ 6, v < n (b null: no b[k]): every
   // filter of a block in one pass over the taps, so each input vector is loaded once for kb filters

@@ -281,7 +281,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   std::fill_n(lanes, per * VW<T>, T(0));
   if constexpr (requires { Isa::dot_filters; }) {
     // Per image, input channel and filter row r: the rows oh that meet an input row, then blocks of
-    // 3 filters × 5 taps accumulated over all of them in registers.
+    // dot_filters filters × dot_taps_max taps (3 × 5 on AVX-512, 2 × 5 on AVX2) accumulated over all of them in registers.
     const T** xr = ws.task_panels.get<const T*>(2 * g.Ho);
     const T** gr = xr + g.Ho;
     for (i64 n = chunk * c.chunk; n < std::min(g.N, (chunk + 1) * c.chunk); ++n) {
@@ -296,10 +296,10 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
               gr[m++] = gyp + oh * rw.wv;
             }
           for (i64 k0 = 0; k0 < s.Kg; k0 += Isa::dot_filters) {
-            for (i64 s0 = 0; s0 < g.S; s0 += 5)
+            for (i64 s0 = 0; s0 < g.S; s0 += Isa::dot_taps_max)
               Isa::dot_rows(rw.wv, m, xr, gr, g.Ho * rw.wv, c.tap_off + s0, std::min(Isa::dot_filters, s.Kg - k0),
-                            std::min<i64>(5, g.S - s0), lanes + ((k0 * s.Cg + cl) * s.RS + r * g.S + s0) * VW<T>,
-                            s.Cg * s.RS * VW<T>);
+                            std::min(Isa::dot_taps_max, g.S - s0),
+                            lanes + ((k0 * s.Cg + cl) * s.RS + r * g.S + s0) * VW<T>, s.Cg * s.RS * VW<T>);
             for (i64 i = 0; i < m; ++i) gr[i] += Isa::dot_filters * g.Ho * rw.wv;  // to the next block's gY rows
           }
         }

@@ -561,6 +561,60 @@ struct Avx2 {
           taps_pair<false>(kb, S, src, v, n - v, src, v, 0, wk, bk, o, o, ldo);
       }
   }
+  // The direct weight gradient's register block: lanes[k·lk + s·W + l] += Σ_i Σ_v gr[i][k·gk + v] ·
+  // xr[i][off[s] + v], v ≡ l (mod W), for k < kb ≤ 2, s < sb ≤ 5, v < n (a multiple of W): kb filters
+  // and sb taps over m row pairs (an output-gradient row and the input row it meets) in 10 ymm
+  // accumulators until the end. Rows are read up to n.
+  static constexpr i64 dot_filters = 2;
+  static constexpr i64 dot_taps_max = 5;
+  template <class T>
+  SVERTKA_CONV_AVX2 static void dot_rows(i64 n, i64 m, const T* const* xr, const T* const* gr, i64 gk, const i64* off,
+                                         i64 kb, i64 sb, T* lanes, i64 lk) {
+#define SVERTKA_CONV_DOT_ROWS(K)                                          \
+  switch (sb) {                                                           \
+    case 1: return dot_rows_kb<K, 1>(n, m, xr, gr, gk, off, lanes, lk);   \
+    case 2: return dot_rows_kb<K, 2>(n, m, xr, gr, gk, off, lanes, lk);   \
+    case 3: return dot_rows_kb<K, 3>(n, m, xr, gr, gk, off, lanes, lk);   \
+    case 4: return dot_rows_kb<K, 4>(n, m, xr, gr, gk, off, lanes, lk);   \
+    default: return dot_rows_kb<K, 5>(n, m, xr, gr, gk, off, lanes, lk);  \
+  }
+    if (kb == 1) SVERTKA_CONV_DOT_ROWS(1)
+    SVERTKA_CONV_DOT_ROWS(2)
+#undef SVERTKA_CONV_DOT_ROWS
+  }
+  template <i64 KB, i64 SB, class T>
+  SVERTKA_CONV_AVX2_INLINE static void dot_rows_kb(i64 n, i64 m, const T* const* xr, const T* const* gr, i64 gk,
+                                                   const i64* off, T* lanes, i64 lk) {
+    using X = V8<T>;
+    using V = typename X::V;
+    constexpr i64 W = VW<T>;
+    V acc[KB][SB];
+#pragma GCC unroll 2
+    for (i64 k = 0; k < KB; ++k)
+#pragma GCC unroll 5
+      for (i64 s = 0; s < SB; ++s) acc[k][s] = X::zero();
+    for (i64 v = 0; v < n; v += W)
+      for (i64 i = 0; i < m; ++i) {
+        const T* x = xr[i] + v;
+        V g[KB];
+#pragma GCC unroll 2
+        for (i64 k = 0; k < KB; ++k) g[k] = X::loadu(gr[i] + k * gk + v);
+#pragma GCC unroll 5
+        for (i64 s = 0; s < SB; ++s) {
+          const V xs = X::loadu(x + off[s]);
+#pragma GCC unroll 2
+          for (i64 k = 0; k < KB; ++k) acc[k][s] = X::fma(g[k], xs, acc[k][s]);
+        }
+      }
+#pragma GCC unroll 2
+    for (i64 k = 0; k < KB; ++k)
+#pragma GCC unroll 5
+      for (i64 s = 0; s < SB; ++s) {
+        T* l = lanes + k * lk + s * W;
+        X::storeu(l, X::add(X::loadu(l), acc[k][s]));
+      }
+  }
+
   // taps_k for two output rows at once when a row fits one vector (n ≤ W): out0 from the taps src0,
   // out1 from src1.
   template <class T>
