@@ -72,11 +72,11 @@ bool conv2d_isa_supported(Conv2dIsa isa);
 Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g);
 
 //! The algorithm `conv2d_forward<T>` runs for `g`: `conv2d_algorithm(g)`, except that with
-//! `algo = automatic`, the AVX-512 kernels and float, a GEMM-path shape runs its forward pass on the
-//! direct path when its output rows fill the vectors (Wo ≥ 32, at most a seventh of the row's vector
-//! lanes left empty) and its filters are small enough to rearrange per task (Kg·Cg·R·S ≤ 2¹⁸): the whole
-//! output row in registers, six filters per pass, with nothing packed but the input planes. Its
-//! backward passes stay on the GEMM path.
+//! `algo = automatic`, the AVX-512 or AVX2 kernels and float, a GEMM-path shape runs its forward pass
+//! on the direct path when its output rows fill the vectors (Wo ≥ 32, at most a seventh of the row's
+//! 16-lane vectors left empty) and its filters are small enough to rearrange per task (Kg·Cg·R·S ≤
+//! 2¹⁸): output rows in registers, six filters per pass, with nothing packed but the input planes.
+//! Its backward passes stay on the GEMM path.
 template <class T>
 Conv2dAlgo conv2d_forward_algorithm(const Conv2dGeometry& g);
 
