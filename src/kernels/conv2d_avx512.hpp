@@ -126,18 +126,9 @@ struct Avx512 : Avx2 {
   template <class T>
   SVERTKA_CONV_AVX512 static void dot_rows(i64 n, i64 m, const T* const* xr, const T* const* gr, i64 gk, const i64* off,
                                            i64 kb, i64 sb, T* lanes, i64 lk) {
-#define SVERTKA_CONV_DOT_ROWS(K)                                                       \
-  switch (sb) {                                                                        \
-    case 1: return dot_rows_kb<K, 1>(n, m, xr, gr, gk, off, lanes, lk);                \
-    case 2: return dot_rows_kb<K, 2>(n, m, xr, gr, gk, off, lanes, lk);                \
-    case 3: return dot_rows_kb<K, 3>(n, m, xr, gr, gk, off, lanes, lk);                \
-    case 4: return dot_rows_kb<K, 4>(n, m, xr, gr, gk, off, lanes, lk);                \
-    default: return dot_rows_kb<K, 5>(n, m, xr, gr, gk, off, lanes, lk);               \
-  }
     if (kb == 1) SVERTKA_CONV_DOT_ROWS(1)
     if (kb == 2) SVERTKA_CONV_DOT_ROWS(2)
     SVERTKA_CONV_DOT_ROWS(3)
-#undef SVERTKA_CONV_DOT_ROWS
   }
   template <i64 KB, i64 SB, class T>
   SVERTKA_CONV_AVX512_INLINE static void dot_rows_kb(i64 n, i64 m, const T* const* xr, const T* const* gr, i64 gk,

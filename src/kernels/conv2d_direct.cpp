@@ -281,7 +281,8 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   std::fill_n(lanes, per * VW<T>, T(0));
   if constexpr (requires { Isa::dot_filters; }) {
     // Per image, input channel and filter row r: the rows oh that meet an input row, then blocks of
-    // dot_filters filters × dot_taps_max taps (3 × 5 on AVX-512, 2 × 5 on AVX2) accumulated over all of them in registers.
+    // dot_filters filters × dot_taps_max taps (3 × 5 on AVX-512, 2 × 5 on AVX2) accumulated over all
+    // of them in registers.
     const T** xr = ws.task_panels.get<const T*>(2 * g.Ho);
     const T** gr = xr + g.Ho;
     for (i64 n = chunk * c.chunk; n < std::min(g.N, (chunk + 1) * c.chunk); ++n) {
