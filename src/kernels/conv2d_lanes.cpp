@@ -52,13 +52,14 @@ constexpr i64 lanes_of = 64 / static_cast<i64>(sizeof(T));
 
 // A lanes type gives L (64 bytes of T), the vector type V and its operations, and two register block
 // sizes: `run`, the output columns of a forward block (run accumulators), and `taps`, the taps of a
-// filter-gradient block (2·taps accumulators), both at most max_run.
+// filter-gradient block, both at most max_run. `regs` is the registers of one V, `acc_regs` how many
+// may hold sums: a filter-gradient block of SB taps keeps two sets of SB sums when they fit, else one.
 
 // Portable lanes: an array, every operation a loop over it.
 template <class T>
 struct GenericLanes {
   static constexpr i64 L = lanes_of<T>;
-  static constexpr i64 run = max_run, taps = max_run;
+  static constexpr i64 run = max_run, taps = max_run, regs = 1, acc_regs = 2 * max_run;
   struct V {
     T v[L];
   };
@@ -88,7 +89,7 @@ struct Avx512Lanes;
 template <>
 struct Avx512Lanes<float> {
   static constexpr i64 L = 16;
-  static constexpr i64 run = max_run, taps = max_run;
+  static constexpr i64 run = max_run, taps = max_run, regs = 1, acc_regs = 2 * max_run;
   using V = __m512;
   SVERTKA_LANES_AVX512 static V zero() { return _mm512_setzero_ps(); }
   SVERTKA_LANES_AVX512 static V load(const float* p) { return _mm512_load_ps(p); }
@@ -99,7 +100,7 @@ struct Avx512Lanes<float> {
 template <>
 struct Avx512Lanes<double> {
   static constexpr i64 L = 8;
-  static constexpr i64 run = max_run, taps = max_run;
+  static constexpr i64 run = max_run, taps = max_run, regs = 1, acc_regs = 2 * max_run;
   using V = __m512d;
   SVERTKA_LANES_AVX512 static V zero() { return _mm512_setzero_pd(); }
   SVERTKA_LANES_AVX512 static V load(const double* p) { return _mm512_load_pd(p); }
@@ -109,15 +110,15 @@ struct Avx512Lanes<double> {
 };
 
 // AVX2: the 64 bytes of lanes are two 256-bit registers, so a block holds half as many of them in the
-// 16 registers: 6 columns (12 accumulators, two weight halves, one broadcast) and 3 taps (two sets of
-// sums, 12 registers).
+// 16 registers: 6 columns (12 accumulators, two weight halves, one broadcast) and 5 taps (one set of
+// sums, 10 registers; a 5-wide kernel row in one pass over gY), or up to 3 taps in two sets.
 #define SVERTKA_LANES_AVX2 __attribute__((target("avx2,fma"))) inline
 template <class T>
 struct Avx2Lanes;
 template <>
 struct Avx2Lanes<float> {
   static constexpr i64 L = 16;
-  static constexpr i64 run = 6, taps = 3;
+  static constexpr i64 run = 6, taps = 5, regs = 2, acc_regs = 12;
   struct V {
     __m256 lo, hi;
   };
@@ -139,7 +140,7 @@ struct Avx2Lanes<float> {
 template <>
 struct Avx2Lanes<double> {
   static constexpr i64 L = 8;
-  static constexpr i64 run = 6, taps = 3;
+  static constexpr i64 run = 6, taps = 5, regs = 2, acc_regs = 12;
   struct V {
     __m256d lo, hi;
   };
@@ -283,33 +284,32 @@ struct FilterCtx {
 };
 
 // acc[j] += gY's L filters at output column ow (of the row at grow) · the input under tap s0 + j of
-// that column in input row xr: read directly when the column's taps all lie in the image, else
-// through the column map
+// that column in input row xr, read through the column map (a tap in the padding of any mode)
 template <class V, int SB, class T>
-SVERTKA_INLINE_LANES void filter_pixel(const Setup& s, const T* xr, const T* grow, i64 ow, i64 s0,
-                                       const char* direct, typename V::V (&acc)[SB]) {
-  const Conv2dGeometry& g = s.g;
+SVERTKA_INLINE_LANES void filter_mapped(const Setup& s, const T* xr, const T* grow, i64 ow, i64 s0,
+                                        typename V::V (&acc)[SB]) {
   const auto gv = V::load(grow + ow * V::L);
-  if (direct[ow]) {
-    const i64 dw = g.dilation.w;
-    const T* xs = xr + ow * g.stride.w + s0 * g.dilation.w - g.padding.left;
-    for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, xs[j * dw]);
-  } else {
-    const i32* cm = s.colmap + ow * g.S + s0;
-    for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, cm[j] >= 0 ? xr[cm[j]] : T(0));
-  }
+  const i32* cm = s.colmap + ow * s.g.S + s0;
+  for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, cm[j] >= 0 ? xr[cm[j]] : T(0));
 }
 
 // Taps (r, s0 .. s0 + SB) of channel ci, filters [k0, k0 + L) of group gi, summed over every pixel;
-// the sums are added into gw.
+// the sums are added into gw. Columns [dlo, dhi) read the image directly for every tap (walked with
+// two pointers); the others read through the column map. With room in the registers, even and odd
+// columns of the direct run go to two sets of sums (twice the multiply-adds in flight), added at the
+// end.
 template <class V, int SB, class T>
-SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64 ci, i64 r, i64 s0, const char* direct) {
+SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64 ci, i64 r, i64 s0, i64 dlo,
+                                      i64 dhi) {
   const Setup& s = *c.s;
   const Conv2dGeometry& g = s.g;
   constexpr i64 L = V::L;
-  // two sets of sums, even and odd output columns (twice the multiply-adds in flight), added at the end
-  typename V::V acc0[SB], acc1[SB];
-  for (int j = 0; j < SB; ++j) acc0[j] = acc1[j] = V::zero();
+  constexpr int sets = 2 * SB * V::regs <= V::acc_regs ? 2 : 1;
+  typename V::V acc[sets][SB];
+  for (int h = 0; h < sets; ++h)
+    for (int j = 0; j < SB; ++j) acc[h][j] = V::zero();
+  const i64 sw = g.stride.w, dw = g.dilation.w, Wo = g.Wo;
+  const i64 x0 = dlo * sw + s0 * dw - g.padding.left;  // input column of the first direct column's tap s0
   for (i64 n = 0; n < g.N; ++n) {
     const T* xc = c.x + (n * g.C + gi * s.Cg + ci) * s.HW;
     const T* gp = c.gyt + ((gi * c.kblocks + kb) * g.N + n) * s.P * L;
@@ -317,17 +317,26 @@ SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64
       const i32 hr = s.rowmap[oh * g.R + r];
       if (hr < 0) continue;  // a zero-padded row adds nothing
       const T* xr = xc + hr * g.W;
-      const T* grow = gp + oh * g.Wo * L;
-      i64 ow = 0;
-      for (; ow + 2 <= g.Wo; ow += 2) {
-        filter_pixel<V, SB>(s, xr, grow, ow, s0, direct, acc0);
-        filter_pixel<V, SB>(s, xr, grow, ow + 1, s0, direct, acc1);
+      const T* grow = gp + oh * Wo * L;
+      for (i64 ow = 0; ow < dlo; ++ow) filter_mapped<V, SB>(s, xr, grow, ow, s0, acc[0]);
+      const T* xs = xr + x0;
+      const T* gq = grow + dlo * L;
+      i64 left = dhi - dlo;
+      if constexpr (sets == 2)
+        for (; left >= 2; left -= 2, xs += 2 * sw, gq += 2 * L) {
+          const auto g0 = V::load(gq), g1 = V::load(gq + L);
+          for (int j = 0; j < SB; ++j) V::fma_into(acc[0][j], g0, xs[j * dw]);
+          for (int j = 0; j < SB; ++j) V::fma_into(acc[sets - 1][j], g1, xs[sw + j * dw]);
+        }
+      for (; left > 0; --left, xs += sw, gq += L) {
+        const auto g0 = V::load(gq);
+        for (int j = 0; j < SB; ++j) V::fma_into(acc[0][j], g0, xs[j * dw]);
       }
-      if (ow < g.Wo) filter_pixel<V, SB>(s, xr, grow, ow, s0, direct, acc0);
+      for (i64 ow = dhi; ow < Wo; ++ow) filter_mapped<V, SB>(s, xr, grow, ow, s0, acc[0]);
     }
   }
   alignas(64) T out[max_run * L];
-  for (int j = 0; j < SB; ++j) V::store(out + j * L, V::add(acc0[j], acc1[j]));
+  for (int j = 0; j < SB; ++j) V::store(out + j * L, sets == 2 ? V::add(acc[0][j], acc[sets - 1][j]) : acc[0][j]);
   const i64 kn = std::min(L, s.Kg - kb * L);
   for (i64 l = 0; l < kn; ++l) {
     T* w = c.gw + ((gi * s.Kg + kb * L + l) * s.Cg + ci) * s.RS + r * g.S + s0;
@@ -339,10 +348,10 @@ SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64
 // entry and the lanes operations, so that they are all inlined into the entry's instruction set)
 template <class V, int J, class T>
 SVERTKA_INLINE_LANES void filter_taps_upto(i64 n, const FilterCtx<T>& c, i64 gi, i64 kb, i64 ci, i64 r, i64 s0,
-                                           const char* direct) {
+                                           i64 dlo, i64 dhi) {
   if constexpr (J > 1)
-    if (n < J) return filter_taps_upto<V, J - 1>(n, c, gi, kb, ci, r, s0, direct);
-  filter_taps<V, J>(c, gi, kb, ci, r, s0, direct);
+    if (n < J) return filter_taps_upto<V, J - 1>(n, c, gi, kb, ci, r, s0, dlo, dhi);
+  filter_taps<V, J>(c, gi, kb, ci, r, s0, dlo, dhi);
 }
 
 template <class V, class T>
@@ -352,13 +361,15 @@ SVERTKA_INLINE_LANES void filter_task(const void* vctx, i64 t) {
   const Conv2dGeometry& g = s.g;
   const i64 r = t % g.R, ci = (t / g.R) % s.Cg, kb = (t / (g.R * s.Cg)) % c.kblocks,
             gi = t / (g.R * s.Cg * c.kblocks);
-  // per output column: do all its column taps read the image directly?
-  char* direct = workspace().task_lanes.get<char>(g.Wo);
-  for (i64 ow = 0; ow < g.Wo; ++ow) direct[ow] = direct_columns(s, ow, 1);
+  // the output columns whose taps all read the image directly: one run [dlo, dhi), as a column's
+  // taps leave the image only on the left for the first columns and on the right for the last ones
+  i64 dlo = 0;
+  while (dlo < g.Wo && !direct_columns(s, dlo, 1)) ++dlo;
+  i64 dhi = dlo;
+  while (dhi < g.Wo && direct_columns(s, dhi, 1)) ++dhi;
   constexpr i64 SB = V::taps;
-  for (i64 s0 = 0; s0 < g.S; s0 += SB) {
-    filter_taps_upto<V, static_cast<int>(SB)>(std::min(SB, g.S - s0), c, gi, kb, ci, r, s0, direct);
-  }
+  for (i64 s0 = 0; s0 < g.S; s0 += SB)
+    filter_taps_upto<V, static_cast<int>(SB)>(std::min(SB, g.S - s0), c, gi, kb, ci, r, s0, dlo, dhi);
 }
 
 template <class T>
