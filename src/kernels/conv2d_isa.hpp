@@ -17,6 +17,7 @@
 //                                  kc a multiple of NR
 //   load_panel / scatter_panel     read a panel through its map / add a panel back through it
 //   gather_rows                    the col2im of one padded row (see Avx2::gather_rows)
+//   add_interleaved4               the col2im of 8 columns × 4 taps at horizontal stride 4 (Avx2)
 //   taps, dot_taps                 the direct path's row loops (n a multiple of the vector width):
 //                                  acc[v] += Σ_t w[t]·src[t][v];  lanes[t] += Σ_v g[v]·src[t][v] by lane
 //   taps_k, taps_k2                the direct forward's filter blocks (Avx2, Avx512): up to 6 filters
@@ -406,6 +407,22 @@ struct Avx2 {
           if (m.off[i] >= 0) dst[lane_img[i] * img + m.off[i]] += s[i];
         break;
     }
+  }
+
+  // dst[4i + j] += d[j·ld + i] for i < 8, j < 4 (rows j ≥ taps read as zero): the col2im of 8
+  // output columns at horizontal stride 4 for 4 neighbouring taps, whose 32 input columns are
+  // consecutive. A 4 × 8 transpose in registers, then 4 whole-vector adds.
+  SVERTKA_CONV_AVX2 static void add_interleaved4(float* dst, const float* d, i64 ld, i64 taps) {
+    const __m256 z = _mm256_setzero_ps();
+    const __m256 v0 = _mm256_loadu_ps(d), v1 = taps > 1 ? _mm256_loadu_ps(d + ld) : z;
+    const __m256 v2 = taps > 2 ? _mm256_loadu_ps(d + 2 * ld) : z, v3 = taps > 3 ? _mm256_loadu_ps(d + 3 * ld) : z;
+    const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);  // columns 0 1 | 4 5, 2 3 | 6 7
+    const __m256 t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);  // column 0 | 4, 1 | 5
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);  // column 2 | 6, 3 | 7
+    const __m256 o[4] = {_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u2, u3, 0x20),
+                         _mm256_permute2f128_ps(u0, u1, 0x31), _mm256_permute2f128_ps(u2, u3, 0x31)};
+    for (int q = 0; q < 4; ++q) _mm256_storeu_ps(dst + 8 * q, _mm256_add_ps(_mm256_loadu_ps(dst + 8 * q), o[q]));
   }
 
   // Adds the 8 floats s (half h of a window panel) to p at their offsets: for each 8-float piece of
