@@ -430,6 +430,44 @@ struct FilterCtx {
   bool rows;  // im2col rows from padded input rows (RowPanels), not panel maps
 };
 
+// The im2col rows d .. d + taps − 1 (taps s0 .. s0 + taps − 1 of filter row r of channel ci, taps
+// ≤ 4, within one filter row) of the block's columns [col0, col0 + len), into dst (rows ld apart,
+// zero from len to ncp), at horizontal stride 4 with taps 1 apart: the 4 taps of 8 consecutive
+// output columns read 32 consecutive input columns, split by Isa::load_deinterleaved4 where they all
+// lie in the image; the other columns one by one through the column map.
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void im2col_stride4(const Setup& s, const T* x, i64 gi, i64 ci, i64 r, i64 s0, i64 taps,
+                                        i64 col0, i64 len, i64 ncp, T* dst, i64 ld) {
+  const Conv2dGeometry& g = s.g;
+  const i64 S = g.S, left = g.padding.left;
+  for (i64 col = col0; col < col0 + len;) {
+    const i64 n = col / s.P, oh = col % s.P / g.Wo, ow0 = col % s.P % g.Wo;
+    const i64 ow1 = ow0 + std::min(g.Wo - ow0, col0 + len - col);
+    T* d = dst + (col - col0) - ow0;  // d[j·ld + ow]: tap s0 + j at output column ow
+    const i32 ih = s.rowmap[oh * g.R + r];
+    if (ih < 0) {  // a zero-padded row
+      for (i64 j = 0; j < taps; ++j) std::fill(d + j * ld + ow0, d + j * ld + ow1, T(0));
+    } else {
+      const T* xrow = x + (n * g.C + gi * s.Cg + ci) * s.HW + ih * g.W;
+      // the output columns whose 4 input columns ow·4 + s0 − left .. + 3 all lie in the image
+      const i64 lo = std::clamp<i64>(left - s0 <= 0 ? 0 : ceil_div(left - s0, 4), ow0, ow1);
+      const i64 hi = std::clamp<i64>(g.W - 4 - s0 + left < 0 ? 0 : (g.W - 4 - s0 + left) / 4 + 1, lo, ow1);
+      auto one = [&](i64 ow) {
+        for (i64 j = 0; j < taps; ++j) {
+          const i32 iw = s.colmap[ow * S + s0 + j];
+          d[j * ld + ow] = iw >= 0 ? xrow[iw] : T(0);
+        }
+      };
+      i64 ow = ow0;
+      for (; ow < lo; ++ow) one(ow);
+      for (; ow + 8 <= hi; ow += 8) Isa::load_deinterleaved4(xrow + ow * 4 + s0 - left, d + ow, ld, taps);
+      for (; ow < ow1; ++ow) one(ow);
+    }
+    col += ow1 - ow0;
+  }
+  for (i64 j = 0; j < taps; ++j) std::fill(dst + j * ld + len, dst + j * ld + ncp, T(0));
+}
+
 template <class Isa, class T>
 SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const FilterCtx<T>*>(vctx);
@@ -468,6 +506,15 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
       const i64 d1 = std::min(c.crsp, d0 + c.db);
       for (i64 d = d0; d < d1; ++d) {
         T* dst = bp + (d - d0) * ld;
+        if constexpr (std::is_same_v<T, float> && requires { &Isa::load_deinterleaved4; })
+          if (d < s.CRS && !c.rows && s.g.stride.w == 4 && s.g.dilation.w == 1) {
+            const i64 ci = d / s.RS, r = d % s.RS / s.g.S, s0 = d % s.g.S;
+            const i64 taps = std::min({i64{4}, s.g.S - s0, d1 - d, s.CRS - d});
+            if (d % s.RS == 0 && ci + 1 < s.Cg) prefetch_span(x + (gi * s.Cg + ci + 1) * s.HW, pf_lo, pf_hi);
+            im2col_stride4<Isa>(s, c.x, gi, ci, r, s0, taps, col0, len, ncp, dst, ld);
+            d += taps - 1;
+            continue;
+          }
         if (d >= s.CRS) {
           std::fill_n(dst, ncp, T(0));
           continue;

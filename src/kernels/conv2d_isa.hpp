@@ -18,6 +18,7 @@
 //   load_panel / scatter_panel     read a panel through its map / add a panel back through it
 //   gather_rows                    the col2im of one padded row (see Avx2::gather_rows)
 //   add_interleaved4               the col2im of 8 columns × 4 taps at horizontal stride 4 (Avx2)
+//   load_deinterleaved4            their im2col rows (Avx2)
 //   taps, dot_taps                 the direct path's row loops (n a multiple of the vector width):
 //                                  acc[v] += Σ_t w[t]·src[t][v];  lanes[t] += Σ_v g[v]·src[t][v] by lane
 //   taps_k, taps_k2                the direct forward's filter blocks (Avx2, Avx512): up to 6 filters
@@ -423,6 +424,22 @@ struct Avx2 {
     const __m256 o[4] = {_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u2, u3, 0x20),
                          _mm256_permute2f128_ps(u0, u1, 0x31), _mm256_permute2f128_ps(u2, u3, 0x31)};
     for (int q = 0; q < 4; ++q) _mm256_storeu_ps(dst + 8 * q, _mm256_add_ps(_mm256_loadu_ps(dst + 8 * q), o[q]));
+  }
+
+  // d[j·ld + i] = src[4i + j] for i < 8, j < taps ≤ 4: the im2col rows of 4 neighbouring taps at
+  // horizontal stride 4 for 8 output columns, from 32 consecutive input columns (the inverse of
+  // add_interleaved4).
+  SVERTKA_CONV_AVX2 static void load_deinterleaved4(const float* src, float* d, i64 ld, i64 taps) {
+    const __m256 a0 = _mm256_loadu_ps(src), a1 = _mm256_loadu_ps(src + 8);
+    const __m256 a2 = _mm256_loadu_ps(src + 16), a3 = _mm256_loadu_ps(src + 24);
+    const __m256 u0 = _mm256_permute2f128_ps(a0, a2, 0x20), u1 = _mm256_permute2f128_ps(a0, a2, 0x31);  // column 0 | 4, 1 | 5
+    const __m256 u2 = _mm256_permute2f128_ps(a1, a3, 0x20), u3 = _mm256_permute2f128_ps(a1, a3, 0x31);  // column 2 | 6, 3 | 7
+    const __m256 t0 = _mm256_unpacklo_ps(u0, u1), t1 = _mm256_unpackhi_ps(u0, u1);
+    const __m256 t2 = _mm256_unpacklo_ps(u2, u3), t3 = _mm256_unpackhi_ps(u2, u3);
+    _mm256_storeu_ps(d, _mm256_shuffle_ps(t0, t2, 0x44));
+    if (taps > 1) _mm256_storeu_ps(d + ld, _mm256_shuffle_ps(t0, t2, 0xee));
+    if (taps > 2) _mm256_storeu_ps(d + 2 * ld, _mm256_shuffle_ps(t1, t3, 0x44));
+    if (taps > 3) _mm256_storeu_ps(d + 3 * ld, _mm256_shuffle_ps(t1, t3, 0xee));
   }
 
   // Adds the 8 floats s (half h of a window panel) to p at their offsets: for each 8-float piece of

@@ -120,6 +120,9 @@ const Case value_cases[] = {
     {1, 2, 3, 1030, 3, 1, 3, {1, 2}, {1, 1}, {0, 0, 1, 1}, 1},  // rows of 515 outputs
     {1, 2, 9, 26, 9, 2, 7, {1, 1}, {1, 2}, {1, 1, 3, 2}, 1},    // 7 dilated taps in a row: blocks of 5 + 2
     {1, 3, 30, 35, 10, 3, 11, {2, 4}, {1, 1}, {0, 1, 2, 2}, 1},  // 11 taps, stride 4: blocks of 5 + 5 + 1
+    // stride 4 over blocks of 1024 columns: the weight gradient's im2col rows in two sub-blocks, the
+    // second starting inside a run of 4 taps
+    {2, 1, 127, 258, 3, 3, 11, {2, 4}, {1, 1}, {1, 1, 2, 3}, 1},
 };
 
 }  // namespace
