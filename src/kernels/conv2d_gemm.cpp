@@ -16,7 +16,9 @@
 //                    micro-kernel (4 filters × 3 im2col rows, vectorised along the pixels) over packed
 //                    rows of gY and X̂. The columns are cut into a fixed number of parts (by shape only),
 //                    each summed into its own partial dW; the partials are added in part order. With
-//                    16 taps or more at stride 1, X̂'s rows come from padded input rows (RowPanels).
+//                    16 taps or more at stride 1, X̂'s rows come from padded input rows (RowPanels);
+//                    on AVX2 at stride 1 with rows of 32 or more, they are read in place from padded
+//                    planes laid out with the pitch of a gY block (filter_flat).
 // The packing loops prefetch the next channel's input rows of a block.
 //
 // Blocks, chunks and parts depend on the shape only, never on the thread count, and every output
@@ -86,6 +88,12 @@ struct RowPanels {
 // taps the maps were as fast or faster (vgg_3x3 level, a 28 × 28 layer 4% slower).
 inline bool row_panels_apply(const Setup& s, const Blocks& bl, i64 nr) {
   return s.g.stride.h == 1 && s.g.stride.w == 1 && bl.ipg == 1 && s.g.Wo >= nr && s.RS >= 16;
+}
+
+// The flat weight gradient (filter_flat): AVX2, stride 1, output rows of at least 32 pixels (level
+// with the panels at 28, mixed at 16-20, 1.1-1.4x at 32-64 on 3 × 3 and 5 × 5 layers).
+inline bool flat_applies(const Setup& s) {
+  return s.g.stride.h == 1 && s.g.stride.w == 1 && s.g.Wo >= 32 && isa() == Conv2dIsa::avx2;
 }
 
 // The panels of block columns [col0, col0 + len) (one image); tables in the task's workspace.
@@ -428,7 +436,71 @@ struct FilterCtx {
   T* part;  // [parts][G][crsp][kg4]: CRS rounded up to dot_cols, Kg to 4
   i64 parts, kg4, crsp, db;
   bool rows;  // im2col rows from padded input rows (RowPanels), not panel maps
+  // flat (AVX2, stride 1): blocks of m whole output rows, laid out L = Q apart; lda: a gY row of a
+  // block; cb: input channels whose padded planes are built at a time, each `pitch` long
+  bool flat = false;
+  i64 m = 0, L = 0, lda = 0, cb = 0, pitch = 0;
 };
+
+// Weight gradient at stride 1 without im2col panels: a block's output rows are laid out L = Q apart
+// (gY with zeros in the Q − Wo columns past each row), and so are the block's padded input rows, so
+// that the im2col row of tap (r, s) is the padded plane read from offset r·dh·L + s·dw: Isa::dot3
+// reads it in place. The zero columns of gY cost (Q − Wo)/Q of the multiply-adds.
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void filter_flat(const FilterCtx<T>& c, i64 t) {
+  const Setup& s = *c.s;
+  const auto& g = s.g;
+  constexpr i64 nr = NR<T>;
+  const i64 gi = t % s.G, part = t / s.G, nb = ceil_div(g.Ho, c.m), count = g.N * nb, L = c.L;
+  T* acc = c.part + (part * s.G + gi) * c.crsp * c.kg4;
+  std::fill_n(acc, c.crsp * c.kg4, T(0));
+  const i64 b0 = part * count / c.parts, b1 = (part + 1) * count / c.parts;
+  Workspace& ws = workspace();
+  T* ap = ws.task_a.get<T>(c.kg4 * c.lda);
+  T* planes = ws.task_b.get<T>(c.cb * c.pitch + c.lda);
+  T* zero_row = planes + c.cb * c.pitch;
+  std::fill_n(zero_row, c.lda, T(0));
+  for (i64 b = b0; b < b1; ++b) {
+    const i64 n = b / nb, oh0 = b % nb * c.m, rows = std::min(c.m, g.Ho - oh0), U = rows * L;
+    const i64 kc = round_up(U, VW<T>);
+    for (i64 k = 0; k < c.kg4; ++k) {
+      T* row = ap + k * c.lda;
+      if (k >= s.Kg) {
+        std::fill_n(row, kc, T(0));
+        continue;
+      }
+      const T* src = c.gy + ((n * g.K + gi * s.Kg + k) * g.Ho + oh0) * g.Wo;
+      for (i64 i = 0; i < rows; ++i) {
+        std::copy_n(src + i * g.Wo, g.Wo, row + i * L);
+        std::fill(row + i * L + g.Wo, row + (i + 1) * L, T(0));
+      }
+      std::fill(row + U, row + kc, T(0));
+    }
+    RowPanels<T> rp;
+    rp.oh0 = oh0, rp.rows = rows + (g.R - 1) * g.dilation.h, rp.ldq = L;
+    const T* x = c.x + (n * g.C + gi * s.Cg) * s.HW;
+    for (i64 d0 = 0; d0 < c.crsp;) {
+      // the planes of channels [cf, ce); the triples of rows [d0, d1) lie in them
+      const i64 cf = std::min(d0 / s.RS, s.Cg - 1), ce = std::min(s.Cg, cf + c.cb);
+      const i64 d1 = ce == s.Cg ? c.crsp : ce * s.RS / 3 * 3;
+      for (i64 ci = cf; ci < ce; ++ci) {
+        T* pl = planes + (ci - cf) * c.pitch;
+        fill_padded_rows(s, rp, x + ci * s.HW, pl);
+        std::fill(pl + nr + rp.rows * L, pl + c.pitch, T(0));
+      }
+      const auto brow = [&](i64 d) -> const T* {
+        if (d >= s.CRS) return zero_row;
+        const i64 r = d % s.RS / g.S, sx = d % g.S;
+        return planes + (d / s.RS - cf) * c.pitch + nr + r * g.dilation.h * L + sx * g.dilation.w;
+      };
+      for (i64 d = d0; d < d1; d += 3) {
+        const T *p0 = brow(d), *p1 = brow(d + 1), *p2 = brow(d + 2);
+        for (i64 k = 0; k < c.kg4; k += 4) Isa::dot3(kc, ap + k * c.lda, c.lda, p0, p1, p2, acc + d * c.kg4 + k, c.kg4);
+      }
+      d0 = d1;
+    }
+  }
+}
 
 // The im2col rows d .. d + taps − 1 (taps s0 .. s0 + taps − 1 of filter row r of channel ci, taps
 // ≤ 4, within one filter row) of the block's columns [col0, col0 + len), into dst (rows ld apart,
@@ -471,6 +543,8 @@ SVERTKA_CONV_INLINE void im2col_stride4(const Setup& s, const T* x, i64 gi, i64 
 template <class Isa, class T>
 SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const FilterCtx<T>*>(vctx);
+  if constexpr (std::is_same_v<Isa, Avx2>)
+    if (c.flat) return filter_flat<Isa>(c, t);
   const Setup& s = *c.s;
   constexpr i64 nr = NR<T>;
   const i64 gi = t % s.G, part = t / s.G;
@@ -671,7 +745,9 @@ void add_partials(const Setup& s, const T* part, i64 parts, i64 crsp, i64 kg4, T
 
 // Extra memory: the partial weight gradients (up to 8 × the weight, calling thread); per task thread
 // a block of gY (≤ 512 KiB), a sub-block of X̂ rows (≤ 128 KiB) and the panel maps, or with padded-row
-// panels the padded rows a block reads of one channel ((rows + R − 1) × (Q + 16)) and two ints per panel.
+// panels the padded rows a block reads of one channel ((rows + R − 1) × (Q + 16)) and two ints per panel;
+// flat: a block of gY at pitch Q (≤ 512 KiB × Q / Wo) and the padded planes of at least 4 channels
+// (≤ 128 KiB when more fit).
 template <class T>
 void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   constexpr i64 nr = NR<T>;
@@ -689,15 +765,25 @@ void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   const i64 per_part = s.G * crsp * kg4;
   const i64 parts = std::clamp<i64>(dw_part_elems / per_part, 1, std::min(dw_max_parts, bl.count));
   T* part = workspace().call_part.get<T>(parts * per_part);
-  const bool rows = row_panels_apply(s, bl, nr);
+  const bool flat = flat_applies(s) && dc == 3;
+  const bool rows = !flat && row_panels_apply(s, bl, nr);
   ColumnMaps cm;
-  if (rows)
+  if (rows || flat)
     cm.bl = bl;
   else
     cm = build_column_maps(s, bl, nr, std::is_same_v<T, float>);
-  const FilterCtx<T> c{&s, cm, x, gy, part, parts, kg4, crsp, db, rows};
-  run_tasks(parts * s.G, flops(s), kern.fn, &c);
-  add_partials(s, part, parts, crsp, kg4, gw);
+  FilterCtx<T> c{&s, cm, x, gy, part, parts, kg4, crsp, db, rows};
+  if (flat) {
+    c.flat = true;
+    c.m = std::max<i64>(1, bl.nc / s.g.Wo), c.L = s.Q;
+    c.lda = skew<T>(round_up(c.m * c.L, nr), nr);
+    c.pitch = round_up(nr + (c.m + (s.g.R - 1) * s.g.dilation.h) * c.L + (s.g.S - 1) * s.g.dilation.w + nr, nr);
+    c.cb = std::max<i64>(4, dw_b_bytes / static_cast<i64>(sizeof(T)) / c.pitch);
+    const i64 count = s.g.N * ceil_div(s.g.Ho, c.m);
+    c.parts = std::clamp<i64>(dw_part_elems / per_part, 1, std::min(dw_max_parts, count));
+  }
+  run_tasks(c.parts * s.G, flops(s), kern.fn, &c);
+  add_partials(s, part, c.parts, crsp, kg4, gw);
 }
 
 #define SVERTKA_CONV_GEMM_INSTANTIATE(T)                                   \

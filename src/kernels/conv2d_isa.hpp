@@ -287,16 +287,21 @@ struct Avx2 {
 
   template <class T>
   SVERTKA_CONV_AVX2 static void dot(i64 kc, const T* a, i64 lda, const T* b, i64 ldb, T* o, i64 ldo) {
+    dot3(kc, a, lda, b, b + ldb, b + 2 * ldb, o, ldo);
+  }
+  // dot with the 3 b rows anywhere (unaligned): b0p, b1p, b2p
+  template <class T>
+  SVERTKA_CONV_AVX2 static void dot3(i64 kc, const T* a, i64 lda, const T* b0p, const T* b1p, const T* b2p, T* o,
+                                     i64 ldo) {
     using X = V8<T>;
     using V = typename X::V;
     constexpr i64 W = VW<T>;
     V s00 = X::zero(), s01 = X::zero(), s02 = X::zero(), s10 = X::zero(), s11 = X::zero(), s12 = X::zero();
     V s20 = X::zero(), s21 = X::zero(), s22 = X::zero(), s30 = X::zero(), s31 = X::zero(), s32 = X::zero();
     const T *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-    const T *b0p = b, *b1p = b + ldb, *b2p = b + 2 * ldb;
 #pragma GCC unroll 2
     for (i64 t = 0; t < kc; t += W) {
-      const V b0 = X::load(b0p + t), b1 = X::load(b1p + t), b2 = X::load(b2p + t);
+      const V b0 = X::loadu(b0p + t), b1 = X::loadu(b1p + t), b2 = X::loadu(b2p + t);
       V ai = X::load(a0 + t);
       s00 = X::fma(ai, b0, s00), s01 = X::fma(ai, b1, s01), s02 = X::fma(ai, b2, s02);
       ai = X::load(a1 + t);
