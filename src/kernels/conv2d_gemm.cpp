@@ -326,7 +326,7 @@ SVERTKA_CONV_INLINE void data_task(const void* vctx, i64 t) {
       if (next_col0 / s.P == (next_col0 + next_len - 1) / s.P)
         next_gy = c.gy + (next_col0 / s.P * s.g.K + gi * s.Kg) * s.P + next_col0 % s.P;
     }
-    if constexpr (std::is_same_v<T, float> && requires { &Isa::add_interleaved4; })
+    if constexpr (std::is_same_v<T, float> && std::is_same_v<Isa, Avx2>)  // measured on AVX2 only
       if (s.g.stride.w == 4 && s.g.dilation.w == 1) {
         for (i64 ci = c0; ci < c1; ++ci) {
           if (next_gy)
@@ -580,7 +580,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
       const i64 d1 = std::min(c.crsp, d0 + c.db);
       for (i64 d = d0; d < d1; ++d) {
         T* dst = bp + (d - d0) * ld;
-        if constexpr (std::is_same_v<T, float> && requires { &Isa::load_deinterleaved4; })
+        if constexpr (std::is_same_v<T, float> && std::is_same_v<Isa, Avx2>)  // measured on AVX2 only
           if (d < s.CRS && !c.rows && s.g.stride.w == 4 && s.g.dilation.w == 1) {
             const i64 ci = d / s.RS, r = d % s.RS / s.g.S, s0 = d % s.g.S;
             const i64 taps = std::min({i64{4}, s.g.S - s0, d1 - d, s.CRS - d});
