@@ -113,7 +113,9 @@ void args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"workload", "threads"});
   for (int threads : {2, 1})
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(std::size(workloads)); ++i) b->Args({i, threads});
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
+  // ten short repetitions, reported as their mean, median, spread: the median is the figure to set
+  // against torch_conv_bench.py's median of 10 steps (a busy host slows some steps by 20-50%)
+  b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.05)->Repetitions(10)->ReportAggregatesOnly(true);
 }
 
 }  // namespace
