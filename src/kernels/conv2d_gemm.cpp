@@ -762,11 +762,13 @@ void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   const Blocks bl(s.g.N, s.P, nc, nr);
   const i64 ncp_max = round_up(bl.nc, nr);
   const i64 db = balanced(crsp, std::max<i64>(dc, dw_b_bytes / static_cast<i64>(sizeof(T)) / ncp_max / dc * dc), dc);
-  const i64 per_part = s.G * crsp * kg4;
-  const i64 parts = std::clamp<i64>(dw_part_elems / per_part, 1, std::min(dw_max_parts, bl.count));
-  T* part = workspace().call_part.get<T>(parts * per_part);
   const bool flat = flat_applies(s) && dc == 3;
   const bool rows = !flat && row_panels_apply(s, bl, nr);
+  // flat: blocks of m whole output rows (at most nc columns)
+  const i64 m = std::max<i64>(1, bl.nc / s.g.Wo), count = flat ? s.g.N * ceil_div(s.g.Ho, m) : bl.count;
+  const i64 per_part = s.G * crsp * kg4;
+  const i64 parts = std::clamp<i64>(dw_part_elems / per_part, 1, std::min(dw_max_parts, count));
+  T* part = workspace().call_part.get<T>(parts * per_part);
   ColumnMaps cm;
   if (rows || flat)
     cm.bl = bl;
@@ -775,15 +777,13 @@ void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   FilterCtx<T> c{&s, cm, x, gy, part, parts, kg4, crsp, db, rows};
   if (flat) {
     c.flat = true;
-    c.m = std::max<i64>(1, bl.nc / s.g.Wo), c.L = s.Q;
+    c.m = m, c.L = s.Q;
     c.lda = skew<T>(round_up(c.m * c.L, nr), nr);
     c.pitch = round_up(nr + (c.m + (s.g.R - 1) * s.g.dilation.h) * c.L + (s.g.S - 1) * s.g.dilation.w + nr, nr);
     c.cb = std::max<i64>(4, dw_b_bytes / static_cast<i64>(sizeof(T)) / c.pitch);
-    const i64 count = s.g.N * ceil_div(s.g.Ho, c.m);
-    c.parts = std::clamp<i64>(dw_part_elems / per_part, 1, std::min(dw_max_parts, count));
   }
-  run_tasks(c.parts * s.G, flops(s), kern.fn, &c);
-  add_partials(s, part, c.parts, crsp, kg4, gw);
+  run_tasks(parts * s.G, flops(s), kern.fn, &c);
+  add_partials(s, part, parts, crsp, kg4, gw);
 }
 
 #define SVERTKA_CONV_GEMM_INSTANTIATE(T)                                   \
