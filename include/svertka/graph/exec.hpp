@@ -95,6 +95,9 @@ class Exec {
   }
   const Tensor<T>& forward(const Tensor<T>& x) {
     const Op op = L::template op<In>(n_);
+    // the last step's state goes back to the pool first: a step then needs one block per layer,
+    // whatever the order in which concurrent tasks run (no allocation from the system after warm-up)
+    saved_ = {};
     saved_ = with_params([&](const auto&... p) { return op.forward(x, p.value()..., y); });
     return y;
   }

@@ -90,10 +90,10 @@ class Model<T, Sequential<In, Ls...>> {
     whole.output_shape(batched(output_shape, x.dim(0)));  // labels against the batch
     whole.check_labels(batched(output_shape, x.dim(0)));  // before any task runs: positions in the batch
     const auto run = [&](Chain& chain, const Tensor<T>& xs, std::int64_t begin, std::int64_t n, Tensor<T>& value,
-                         const Tensor<T>& seed) {
+                         const Tensor<T>& seed, Tensor<T>& scratch) {
       const ops::CrossEntropy op{n == x.dim(0) ? labels : labels.rows(begin, n), loss.reduction};
       const Tensor<T>& out = chain.forward(xs);
-      auto saved = op.forward(out, value);
+      auto saved = op.forward(out, value, scratch);
       Tensor<T>& g = chain.grad_output();
       g.fill(T(0));
       op.backward(saved, out, value, seed, &g);
@@ -105,7 +105,7 @@ class Model<T, Sequential<In, Ls...>> {
     prepare(x.shape());
     ops::MseLoss{loss.reduction}.output_shape(batched(output_shape, x.dim(0)), target.shape());
     const auto run = [&](Chain& chain, const Tensor<T>& xs, std::int64_t begin, std::int64_t n, Tensor<T>& value,
-                         const Tensor<T>& seed) {
+                         const Tensor<T>& seed, Tensor<T>&) {
       const ops::MseLoss op{loss.reduction};
       const Tensor<T> ts = n == x.dim(0) ? target : target.rows(begin, n);
       const Tensor<T>& out = chain.forward(xs);
@@ -165,15 +165,16 @@ class Model<T, Sequential<In, Ls...>> {
     Chain chain;
     std::vector<Parameter<T>> params;
     Tensor<T> loss = Tensor<T>::empty({}), seed = Tensor<T>::empty({});
+    Tensor<T> scratch;  // the loss's state (cross-entropy's probabilities), kept between steps
   };
 
-  // Forward and backward of batch x through `run(chain, x_rows, begin, n, loss, seed)`, in one pass or
-  // in tasks on replicas (see value_and_grad). `mean`: the loss averages over the batch.
+  // Forward and backward of batch x through `run(chain, x_rows, begin, n, loss, seed, scratch)`, in one
+  // pass or in tasks on replicas (see value_and_grad). `mean`: the loss averages over the batch.
   template <class Run>
   T step(const Tensor<T>& x, bool mean, const Run& run) {
     const std::int64_t N = x.dim(0), tasks = tasks_for(N);
     if (tasks == 1) {
-      run(chain_, x, 0, N, loss_, seed_);
+      run(chain_, x, 0, N, loss_, seed_, scratch_);
       return loss_.item();
     }
     while (static_cast<std::int64_t>(replicas_.size()) < tasks) {
@@ -193,7 +194,7 @@ class Model<T, Sequential<In, Ls...>> {
       Replica& r = *replicas_[static_cast<std::size_t>(t)];
       const std::int64_t b = begin_of(t), n = begin_of(t + 1) - b;
       for (Parameter<T>& p : r.params) p.zero_grad();
-      run(r.chain, x.rows(b, n), b, n, r.loss, r.seed);
+      run(r.chain, x.rows(b, n), b, n, r.loss, r.seed, r.scratch);
     });
     T total = T(0);
     for (std::int64_t t = 0; t < tasks; ++t) {
@@ -215,7 +216,7 @@ class Model<T, Sequential<In, Ls...>> {
 
   Chain chain_;
   std::vector<Parameter<T>> params_;
-  Tensor<T> loss_, seed_;
+  Tensor<T> loss_, seed_, scratch_;
   std::vector<std::unique_ptr<Replica>> replicas_;
 };
 

@@ -48,11 +48,19 @@ struct CrossEntropy {
 
   template <class T>
   SavedT<T> forward(const Tensor<T>& x, Tensor<T>& y) const {
+    Tensor<T> probs;
+    return forward(x, y, probs);
+  }
+  //! As forward(x, y), the probabilities written into `probs` when it has x's shape (a buffer kept
+  //! between steps: nothing allocated), else into a new tensor left in `probs`; the state shares it.
+  template <class T>
+  SavedT<T> forward(const Tensor<T>& x, Tensor<T>& y, Tensor<T>& probs) const {
     require_defined(name, "logits", x);
     const std::int64_t N = x.dim(0), C = x.dim(1);
     const std::int64_t* lp = labels.data();
     check_labels(x.shape());
-    SavedT<T> saved{Tensor<T>::empty(x.shape())};
+    if (!probs.defined() || !(probs.shape() == x.shape())) probs = Tensor<T>::empty(x.shape());
+    SavedT<T> saved{probs};
     const T* xp = x.data();
     T* pp = saved.probs.data();
     const T total = chunked_sum<T>(N, std::max<std::int64_t>(1, elementwise_grain / C), [&](std::int64_t b, std::int64_t e) {
