@@ -56,6 +56,24 @@ BOOST_AUTO_TEST_CASE(gradients) {
   tp::clear();
 }
 
+BOOST_AUTO_TEST_CASE(a_probabilities_buffer_of_the_right_shape_is_written_in_place) {
+  auto x = random({4, 3}, 3, -2, 2);
+  const sv::ops::CrossEntropy op{sv::Tensor<std::int64_t>::from({4}, {2, 0, 1, 2}), sv::Reduction::mean};
+  auto y = sv::Tensor<double>::empty({}), y_buf = sv::Tensor<double>::empty({});
+  const auto plain = op.forward(x, y);
+  auto buf = sv::Tensor<double>::full({4, 3}, 7.0);
+  const double* storage = buf.data();
+  const auto saved = op.forward(x, y_buf, buf);
+  BOOST_TEST(saved.probs.data() == storage);  // the buffer itself, filled
+  BOOST_TEST(buf.data() == storage);
+  BOOST_TEST(y_buf.item() == y.item());
+  for (std::int64_t i = 0; i < 12; ++i) BOOST_TEST(buf.data()[i] == plain.probs.data()[i]);
+  // a buffer of another shape (or none) is replaced by a new tensor of the logits' shape
+  sv::Tensor<double> other = sv::Tensor<double>::zeros({2, 3});
+  op.forward(x, y_buf, other);
+  BOOST_TEST((other.shape() == sv::Shape{4, 3}));
+}
+
 BOOST_AUTO_TEST_CASE(bad_inputs_are_rejected) {
   auto v = tp::constant(sv::Tensor<double>::zeros({3, 4}));
   BOOST_CHECK_EXCEPTION(tp::cross_entropy(v, std::vector<std::int64_t>{0, 1}), sv::ShapeError,
