@@ -1,6 +1,6 @@
 // The convolution kernels' entry points: validation of the geometry, the padding index maps, the
 // choice of algorithm, the task runner (the only OpenMP region of the convolution), and the bias
-// gradient. The algorithms live in conv2d_gemm.cpp and conv2d_direct.cpp.
+// gradient. The algorithms live in conv2d_gemm*.cpp, conv2d_direct.cpp and conv2d_lanes.cpp.
 
 #include <omp.h>
 

@@ -93,7 +93,7 @@ struct Kernel {
   i64 mr, panels, dot_cols;
 };
 
-// The algorithms (conv2d_gemm.cpp, conv2d_direct.cpp, conv2d_lanes.cpp).
+// The algorithms (conv2d_gemm.cpp and conv2d_gemm_filter.cpp, conv2d_direct.cpp, conv2d_lanes.cpp).
 namespace gemm {
 template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
 template <class T> void backward_data(const Setup& s, const T* w, const T* gy, T* gx);
