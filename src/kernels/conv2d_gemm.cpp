@@ -82,44 +82,49 @@ struct DataCtx {
   i64 cbs, ncb, a_stride, kc;
 };
 
-// The col2im of a block at horizontal stride 4 with taps 1 apart (AlexNet's first layer): for each
-// input channel of [c0, c1), filter row r and run of the block in one output row, the taps
-// s = 4a .. 4a + 3 of 8 consecutive output columns land on 32 consecutive input columns
-// (ow·4 + s − left), so Isa::add_interleaved4 adds them as whole vectors where all 32 lie in the
-// image; the other columns go one by one through the column map. dx row through the row map.
-template <class Isa, class T>
-SVERTKA_CONV_INLINE void col2im_stride4(const Setup& s, const T* dcol, i64 ncp, i64 gi, i64 c0, i64 c1, i64 col0,
-                                        i64 len, T* gx) {
+// The col2im of a block at horizontal stride ST (2 or 4) with taps 1 apart (AlexNet's first layer,
+// downsampling layers): for each input channel of [c0, c1), filter row r and run of the block in one
+// output row, the taps s = ST·a .. ST·a + ST − 1 of 8 consecutive output columns land on 8·ST
+// consecutive input columns (ow·ST + s − left), so Isa::add_interleaved2 / 4 adds them as whole
+// vectors where all of them lie in the image; the other columns go one by one through the column
+// map. dx row through the row map.
+template <class Isa, i64 ST, class T>
+SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, i64 gi, i64 ci, i64 col0, i64 len,
+                                        T* gx) {
   const Conv2dGeometry& g = s.g;
   const i64 S = g.S, left = g.padding.left;
-  for (i64 ci = c0; ci < c1; ++ci)
-    for (i64 col = col0; col < col0 + len;) {
-      const i64 n = col / s.P, oh = col % s.P / g.Wo, ow0 = col % s.P % g.Wo;
-      const i64 ow1 = ow0 + std::min(g.Wo - ow0, col0 + len - col);
-      T* plane = gx + (n * g.C + gi * s.Cg + ci) * s.HW;
-      for (i64 r = 0; r < g.R; ++r) {
-        const i32 ih = s.rowmap[oh * g.R + r];
-        if (ih < 0) continue;  // a zero-padded row receives nothing
-        T* drow = plane + ih * g.W;
-        const T* d = dcol + ((ci - c0) * s.RS + r * S) * ncp + (col - col0) - ow0;  // d[s·ncp + ow]
-        for (i64 a = 0; a < S; a += 4) {
-          const i64 taps = std::min<i64>(4, S - a);
-          i64 lo, hi;
-          stride4_inside(s, a, ow0, ow1, lo, hi);
-          auto one = [&](i64 ow) {
-            for (i64 j = 0; j < taps; ++j) {
-              const i32 iw = s.colmap[ow * S + a + j];
-              if (iw >= 0) drow[iw] += d[(a + j) * ncp + ow];
-            }
-          };
-          i64 ow = ow0;
-          for (; ow < lo; ++ow) one(ow);
-          for (; ow + 8 <= hi; ow += 8) Isa::add_interleaved4(drow + ow * 4 + a - left, d + a * ncp + ow, ncp, taps);
-          for (; ow < ow1; ++ow) one(ow);
+  for (i64 col = col0; col < col0 + len;) {
+    const i64 n = col / s.P, oh = col % s.P / g.Wo, ow0 = col % s.P % g.Wo;
+    const i64 ow1 = ow0 + std::min(g.Wo - ow0, col0 + len - col);
+    T* plane = gx + (n * g.C + gi * s.Cg + ci) * s.HW;
+    for (i64 r = 0; r < g.R; ++r) {
+      const i32 ih = s.rowmap[oh * g.R + r];
+      if (ih < 0) continue;  // a zero-padded row receives nothing
+      T* drow = plane + ih * g.W;
+      const T* d = dcol + r * S * ncp + (col - col0) - ow0;  // d[s·ncp + ow]
+      for (i64 a = 0; a < S; a += ST) {
+        const i64 taps = std::min<i64>(ST, S - a);
+        i64 lo, hi;
+        strided_inside<ST>(s, a, ow0, ow1, lo, hi);
+        auto one = [&](i64 ow) {
+          for (i64 j = 0; j < taps; ++j) {
+            const i32 iw = s.colmap[ow * S + a + j];
+            if (iw >= 0) drow[iw] += d[(a + j) * ncp + ow];
+          }
+        };
+        i64 ow = ow0;
+        for (; ow < lo; ++ow) one(ow);
+        for (; ow + 8 <= hi; ow += 8) {
+          if constexpr (ST == 4)
+            Isa::add_interleaved4(drow + ow * 4 + a - left, d + a * ncp + ow, ncp, taps);
+          else
+            Isa::add_interleaved2(drow + ow * 2 + a - left, d + a * ncp + ow, ncp, taps);
         }
+        for (; ow < ow1; ++ow) one(ow);
       }
-      col += ow1 - ow0;
     }
+    col += ow1 - ow0;
+  }
 }
 
 template <class Isa, class T>
@@ -162,14 +167,18 @@ SVERTKA_CONV_INLINE void data_task(const void* vctx, i64 t) {
       if (next_col0 / s.P == (next_col0 + next_len - 1) / s.P)
         next_gy = c.gy + (next_col0 / s.P * s.g.K + gi * s.Kg) * s.P + next_col0 % s.P;
     }
-    if constexpr (std::is_same_v<T, float> && std::is_same_v<Isa, Avx2>)  // measured on AVX2 only
-      if (s.g.stride.w == 4 && s.g.dilation.w == 1) {
+    if constexpr (strided_isa<Isa, T>)
+      if (strided_vectors(s)) {
         for (i64 ci = c0; ci < c1; ++ci) {
           if (next_gy)
             for (i64 k = (ci - c0) * s.Kg / (c1 - c0); k < (ci - c0 + 1) * s.Kg / (c1 - c0); ++k)
               prefetch_span(next_gy + k * s.P, 0, next_len);
           if (ci + 1 < c1) prefetch_span(gx + (gi * s.Cg + ci + 1) * s.HW, pf_lo, pf_hi);
-          col2im_stride4<Isa>(s, dcol + (ci - c0) * s.RS * ncp, ncp, gi, ci, ci + 1, col0, len, c.gx);
+          const T* d = dcol + (ci - c0) * s.RS * ncp;
+          if (s.g.stride.w == 4)
+            col2im_strided<Isa, 4>(s, d, ncp, gi, ci, col0, len, c.gx);
+          else
+            col2im_strided<Isa, 2>(s, d, ncp, gi, ci, col0, len, c.gx);
         }
         continue;
       }

@@ -171,13 +171,23 @@ SVERTKA_CONV_INLINE void pack_gy(const Setup& s, const T* gy, i64 gi, i64 col0, 
   }
 }
 
-// Output columns [lo, hi) of [ow0, ow1) whose 4 input columns ow·4 + s0 − left .. + 3 all lie in the
-// image, at horizontal stride 4 with taps 1 apart: the ones the stride-4 col2im and im2col move as
-// whole vectors.
-inline void stride4_inside(const Setup& s, i64 s0, i64 ow0, i64 ow1, i64& lo, i64& hi) {
-  const i64 left = s.g.padding.left, right_end = s.g.W - 4 - s0 + left;
-  lo = std::clamp<i64>(left - s0 <= 0 ? 0 : ceil_div(left - s0, 4), ow0, ow1);
-  hi = std::clamp<i64>(right_end < 0 ? 0 : right_end / 4 + 1, lo, ow1);
+// Output columns [lo, hi) of [ow0, ow1) whose ST input columns ow·ST + s0 − left .. + ST − 1 all lie
+// in the image, at horizontal stride ST (2 or 4) with taps 1 apart: the ones the strided col2im and
+// im2col move as whole vectors.
+template <i64 ST>
+void strided_inside(const Setup& s, i64 s0, i64 ow0, i64 ow1, i64& lo, i64& hi) {
+  const i64 left = s.g.padding.left, right_end = s.g.W - ST - s0 + left;
+  lo = std::clamp<i64>(left - s0 <= 0 ? 0 : ceil_div(left - s0, ST), ow0, ow1);
+  hi = std::clamp<i64>(right_end < 0 ? 0 : right_end / ST + 1, lo, ow1);
+}
+
+// The AVX2 float kernels (measured on AVX2 only) move the im2col rows and col2im of taps 1 apart as
+// whole vectors at horizontal strides 2 and 4.
+template <class Isa, class T>
+inline constexpr bool strided_isa = std::is_same_v<T, float> && std::is_same_v<Isa, Avx2>;
+
+inline bool strided_vectors(const Setup& s) {
+  return (s.g.stride.w == 2 || s.g.stride.w == 4) && s.g.dilation.w == 1;
 }
 
 inline double flops(const Setup& s) {

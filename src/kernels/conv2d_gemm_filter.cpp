@@ -85,12 +85,13 @@ SVERTKA_CONV_INLINE void filter_flat(const FilterCtx<T>& c, i64 t) {
 }
 
 // The im2col rows d .. d + taps − 1 (taps s0 .. s0 + taps − 1 of filter row r of channel ci, taps
-// ≤ 4, within one filter row) of the block's columns [col0, col0 + len), into dst (rows ld apart,
-// zero from len to ncp), at horizontal stride 4 with taps 1 apart: the 4 taps of 8 consecutive
-// output columns read 32 consecutive input columns, split by Isa::load_deinterleaved4 where they all
-// lie in the image; the other columns one by one through the column map.
-template <class Isa, class T>
-SVERTKA_CONV_INLINE void im2col_stride4(const Setup& s, const T* x, i64 gi, i64 ci, i64 r, i64 s0, i64 taps,
+// ≤ ST, within one filter row) of the block's columns [col0, col0 + len), into dst (rows ld apart,
+// zero from len to ncp), at horizontal stride ST (2 or 4) with taps 1 apart: the ST taps of 8
+// consecutive output columns read 8·ST consecutive input columns, split by
+// Isa::load_deinterleaved2 / 4 where they all lie in the image; the other columns one by one through
+// the column map.
+template <class Isa, i64 ST, class T>
+SVERTKA_CONV_INLINE void im2col_strided(const Setup& s, const T* x, i64 gi, i64 ci, i64 r, i64 s0, i64 taps,
                                         i64 col0, i64 len, i64 ncp, T* dst, i64 ld) {
   const Conv2dGeometry& g = s.g;
   const i64 S = g.S, left = g.padding.left;
@@ -104,7 +105,7 @@ SVERTKA_CONV_INLINE void im2col_stride4(const Setup& s, const T* x, i64 gi, i64 
     } else {
       const T* xrow = x + (n * g.C + gi * s.Cg + ci) * s.HW + ih * g.W;
       i64 lo, hi;
-      stride4_inside(s, s0, ow0, ow1, lo, hi);
+      strided_inside<ST>(s, s0, ow0, ow1, lo, hi);
       auto one = [&](i64 ow) {
         for (i64 j = 0; j < taps; ++j) {
           const i32 iw = s.colmap[ow * S + s0 + j];
@@ -113,7 +114,12 @@ SVERTKA_CONV_INLINE void im2col_stride4(const Setup& s, const T* x, i64 gi, i64 
       };
       i64 ow = ow0;
       for (; ow < lo; ++ow) one(ow);
-      for (; ow + 8 <= hi; ow += 8) Isa::load_deinterleaved4(xrow + ow * 4 + s0 - left, d + ow, ld, taps);
+      for (; ow + 8 <= hi; ow += 8) {
+        if constexpr (ST == 4)
+          Isa::load_deinterleaved4(xrow + ow * 4 + s0 - left, d + ow, ld, taps);
+        else
+          Isa::load_deinterleaved2(xrow + ow * 2 + s0 - left, d + ow, ld, taps);
+      }
       for (; ow < ow1; ++ow) one(ow);
     }
     col += ow1 - ow0;
@@ -161,12 +167,15 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
       const i64 d1 = std::min(c.crsp, d0 + c.db);
       for (i64 d = d0; d < d1; ++d) {
         T* dst = bp + (d - d0) * ld;
-        if constexpr (std::is_same_v<T, float> && std::is_same_v<Isa, Avx2>)  // measured on AVX2 only
-          if (d < s.CRS && !c.rows && s.g.stride.w == 4 && s.g.dilation.w == 1) {
-            const i64 ci = d / s.RS, r = d % s.RS / s.g.S, s0 = d % s.g.S;
-            const i64 taps = std::min({i64{4}, s.g.S - s0, d1 - d, s.CRS - d});
+        if constexpr (strided_isa<Isa, T>)
+          if (d < s.CRS && !c.rows && strided_vectors(s)) {
+            const i64 st = s.g.stride.w, ci = d / s.RS, r = d % s.RS / s.g.S, s0 = d % s.g.S;
+            const i64 taps = std::min({st, s.g.S - s0, d1 - d, s.CRS - d});
             if (d % s.RS == 0 && ci + 1 < s.Cg) prefetch_span(x + (gi * s.Cg + ci + 1) * s.HW, pf_lo, pf_hi);
-            im2col_stride4<Isa>(s, c.x, gi, ci, r, s0, taps, col0, len, ncp, dst, ld);
+            if (st == 4)
+              im2col_strided<Isa, 4>(s, c.x, gi, ci, r, s0, taps, col0, len, ncp, dst, ld);
+            else
+              im2col_strided<Isa, 2>(s, c.x, gi, ci, r, s0, taps, col0, len, ncp, dst, ld);
             d += taps - 1;
             continue;
           }

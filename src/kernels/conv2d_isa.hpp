@@ -19,6 +19,7 @@
 //   gather_rows                    the col2im of one padded row (see Avx2::gather_rows)
 //   add_interleaved4               the col2im of 8 columns × 4 taps at horizontal stride 4 (Avx2)
 //   load_deinterleaved4            their im2col rows (Avx2)
+//   add_interleaved2 / load_deinterleaved2   the same for 2 taps at horizontal stride 2 (Avx2)
 //   taps, dot_taps                 the direct path's row loops (n a multiple of the vector width):
 //                                  acc[v] += Σ_t w[t]·src[t][v];  lanes[t] += Σ_v g[v]·src[t][v] by lane
 //   taps_k, taps_k2                the direct forward's filter blocks (Avx2, Avx512): up to 6 filters
@@ -366,6 +367,26 @@ struct Avx2 {
     if (taps > 1) _mm256_storeu_ps(d + ld, _mm256_shuffle_ps(t0, t2, 0xee));
     if (taps > 2) _mm256_storeu_ps(d + 2 * ld, _mm256_shuffle_ps(t1, t3, 0x44));
     if (taps > 3) _mm256_storeu_ps(d + 3 * ld, _mm256_shuffle_ps(t1, t3, 0xee));
+  }
+
+  // dst[2i + j] += d[j·ld + i] for i < 8, j < 2 (row 1 read as zero when taps is 1): the col2im of 8
+  // output columns at horizontal stride 2 for 2 neighbouring taps, whose 16 input columns are
+  // consecutive. Two unpacks and two lane swaps, then 2 whole-vector adds.
+  SVERTKA_CONV_AVX2 static void add_interleaved2(float* dst, const float* d, i64 ld, i64 taps) {
+    const __m256 v0 = _mm256_loadu_ps(d), v1 = taps > 1 ? _mm256_loadu_ps(d + ld) : _mm256_setzero_ps();
+    const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);  // columns 0 1 | 4 5, 2 3 | 6 7
+    _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(dst), _mm256_permute2f128_ps(t0, t1, 0x20)));
+    _mm256_storeu_ps(dst + 8, _mm256_add_ps(_mm256_loadu_ps(dst + 8), _mm256_permute2f128_ps(t0, t1, 0x31)));
+  }
+
+  // d[j·ld + i] = src[2i + j] for i < 8, j < taps ≤ 2: the im2col rows of 2 neighbouring taps at
+  // horizontal stride 2 for 8 output columns, from 16 consecutive input columns (the inverse of
+  // add_interleaved2).
+  SVERTKA_CONV_AVX2 static void load_deinterleaved2(const float* src, float* d, i64 ld, i64 taps) {
+    const __m256 a0 = _mm256_loadu_ps(src), a1 = _mm256_loadu_ps(src + 8);
+    const __m256 u0 = _mm256_permute2f128_ps(a0, a1, 0x20), u1 = _mm256_permute2f128_ps(a0, a1, 0x31);  // 0-3 | 8-11, 4-7 | 12-15
+    _mm256_storeu_ps(d, _mm256_shuffle_ps(u0, u1, 0x88));
+    if (taps > 1) _mm256_storeu_ps(d + ld, _mm256_shuffle_ps(u0, u1, 0xdd));
   }
 
   // Adds the 8 floats s (half h of a window panel) to p at their offsets: for each 8-float piece of

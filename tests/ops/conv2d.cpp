@@ -123,6 +123,11 @@ const Case value_cases[] = {
     // stride 4 over blocks of 1024 columns: the weight gradient's im2col rows in two sub-blocks, the
     // second starting inside a run of 4 taps
     {2, 1, 127, 258, 3, 3, 11, {2, 4}, {1, 1}, {1, 1, 2, 3}, 1},
+    {2, 3, 20, 45, 5, 2, 4, {1, 2}, {1, 1}, {0, 1, 1, 2}, 1},   // 4 taps at stride 2: pairs 0 1, 2 3
+    {1, 4, 11, 50, 5, 2, 5, {2, 2}, {1, 1}, {2, 0, 3, 1}, 1},   // 5 taps at stride 2: 2 + 2 + 1
+    // stride 2 over blocks of 1024 columns: a sub-block of the weight gradient's im2col rows starts
+    // inside a pair of taps
+    {2, 10, 16, 520, 3, 1, 4, {1, 2}, {1, 1}, {0, 0, 1, 2}, 1},
     // stride 1, rows of 1000 outputs: the weight gradient's padded planes built 16 channels at a time
     {1, 20, 4, 1000, 3, 2, 5, {1, 1}, {1, 1}, {1, 0, 2, 2}, 1},
     {2, 2, 45, 40, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // blocks of 11 output rows and one of 1
