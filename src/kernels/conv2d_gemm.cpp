@@ -83,11 +83,11 @@ struct DataCtx {
 };
 
 // The col2im of a block at horizontal stride ST (2 or 4) with taps 1 apart (AlexNet's first layer,
-// downsampling layers): for each input channel of [c0, c1), filter row r and run of the block in one
-// output row, the taps s = ST·a .. ST·a + ST − 1 of 8 consecutive output columns land on 8·ST
-// consecutive input columns (ow·ST + s − left), so Isa::add_interleaved2 / 4 adds them as whole
-// vectors where all of them lie in the image; the other columns go one by one through the column
-// map. dx row through the row map.
+// downsampling layers) for input channel ci, whose rows of D start at dcol: for each filter row r
+// and run of the block in one output row, the taps s = ST·a .. ST·a + ST − 1 of 8 consecutive output
+// columns land on 8·ST consecutive input columns (ow·ST + s − left), so Isa::add_interleaved2 / 4
+// adds them as whole vectors where all of them lie in the image; the other columns go one by one
+// through the column map. dx row through the row map.
 template <class Isa, i64 ST, class T>
 SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, i64 gi, i64 ci, i64 col0, i64 len,
                                         T* gx) {
