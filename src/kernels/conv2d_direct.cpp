@@ -51,14 +51,10 @@ struct Rows {
 template <class T>
 SVERTKA_CONV_INLINE void pack_plane(const Setup& s, const Rows& rw, const T* x, T* dst) {
   const i64 sw = s.g.stride.w;
-  if (sw == 1) {  // one phase: the padding through the map, the interior [qa, qb) copied as it is
-    const i64 left = s.g.padding.left, qa = std::min(left, s.Q), qb = std::clamp(left + s.g.W, qa, s.Q);
+  if (sw == 1) {  // one phase: the padded row as it is
     for (i64 ih = 0; ih < s.g.H; ++ih) {
-      const T* row = x + ih * s.g.W;
       T* d = dst + ih * rw.pitch;
-      for (i64 q = 0; q < qa; ++q) d[q] = s.qmap[q] >= 0 ? row[s.qmap[q]] : T(0);
-      if (qb > qa) std::copy_n(row + (qa - left), qb - qa, d + qa);
-      for (i64 q = qb; q < s.Q; ++q) d[q] = s.qmap[q] >= 0 ? row[s.qmap[q]] : T(0);
+      pad_row(s, x + ih * s.g.W, d);
       std::fill(d + s.Q, d + rw.lph, T(0));
     }
     return;

@@ -128,7 +128,6 @@ RowPanels<T> row_panels(const Setup& s, i64 col0, i64 len) {
 template <class T>
 SVERTKA_CONV_INLINE void fill_padded_rows(const Setup& s, const RowPanels<T>& rp, const T* plane, T* pr) {
   const auto& g = s.g;
-  const i64 Q = s.Q, left = g.padding.left, qa = std::min(left, Q), qb = std::clamp(left + g.W, left, Q);
   const i64 qh_end = g.Ho + (g.R - 1) * g.dilation.h;
   std::fill_n(pr, NR<T>, T(0));
   for (i64 i = 0; i < rp.rows; ++i) {
@@ -138,11 +137,8 @@ SVERTKA_CONV_INLINE void fill_padded_rows(const Setup& s, const RowPanels<T>& rp
       std::fill_n(d, rp.ldq, T(0));
       continue;
     }
-    const T* xr = plane + ih * g.W;
-    for (i64 q = 0; q < qa; ++q) d[q] = s.qmap[q] >= 0 ? xr[s.qmap[q]] : T(0);
-    std::copy_n(xr + (qa - left), qb - qa, d + qa);
-    for (i64 q = qb; q < Q; ++q) d[q] = s.qmap[q] >= 0 ? xr[s.qmap[q]] : T(0);
-    std::fill(d + Q, d + rp.ldq, T(0));
+    pad_row(s, plane + ih * g.W, d);
+    std::fill(d + s.Q, d + rp.ldq, T(0));
   }
 }
 

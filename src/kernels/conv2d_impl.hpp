@@ -3,6 +3,7 @@
 // use, the padding index maps, workspaces, the task runner, and the declarations of the two
 // algorithms. The ISA-specific parts (micro-kernels, packing) are in conv2d_isa.hpp.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -73,6 +74,16 @@ struct Setup {
 };
 // Validates g (throws) and builds the maps in the calling thread's workspace.
 Setup make_setup(const Conv2dGeometry& g);
+
+// d[q] for q ∈ [0, Q): input row `row` padded through qmap (0 where the map says zero), its interior
+// [left, left + W) copied as it is.
+template <class T>
+inline void pad_row(const Setup& s, const T* row, T* d) {
+  const i64 left = s.g.padding.left, qa = std::min(left, s.Q), qb = std::clamp(left + s.g.W, qa, s.Q);
+  for (i64 q = 0; q < qa; ++q) d[q] = s.qmap[q] >= 0 ? row[s.qmap[q]] : T(0);
+  if (qb > qa) std::copy_n(row + (qa - left), qb - qa, d + qa);
+  for (i64 q = qb; q < s.Q; ++q) d[q] = s.qmap[q] >= 0 ? row[s.qmap[q]] : T(0);
+}
 // Validation alone (shared by conv2d_algorithm).
 void validate(const Conv2dGeometry& g);
 Conv2dAlgo choose(const Conv2dGeometry& g);
