@@ -90,6 +90,9 @@ Conv2dAlgo choose(const Conv2dGeometry& g);
 // The algorithm of the forward pass (see conv2d_forward_algorithm).
 template <class T>
 Conv2dAlgo choose_forward(const Conv2dGeometry& g);
+// The algorithm of the data gradient: `winograd`, else direct or gemm (lanes shapes run gemm).
+template <class T>
+Conv2dAlgo choose_data(const Conv2dGeometry& g);
 
 // Runs task(ctx, t) for t in [0, n): in parallel (dynamic schedule: which thread runs a task never
 // changes its result) when `flops` is large and no parallel region is active, else serially.
@@ -120,6 +123,12 @@ template <class T> void forward(const Setup& s, const T* x, const T* w, const T*
 // Returns false, doing nothing, when the transposed gY would be too large (then use the GEMM path).
 template <class T> bool backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
 }  // namespace lanes
+namespace winograd {  // conv2d_winograd.cpp: 3 × 3 filters at stride 1
+bool applies(const Conv2dGeometry& g);       // the forward pass
+bool applies_data(const Conv2dGeometry& g);  // the data gradient: zero padding of at most 2·dilation
+template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
+template <class T> void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);
+}  // namespace winograd
 
 // Entry points compiled twice: `name##_generic` for any CPU and `name##_avx2` (flattened, so that
 // every loop they call is compiled for AVX2+FMA too); `pick` chooses one at run time.

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "conv2d_reference.hpp"
 
@@ -17,7 +18,13 @@ constexpr std::array<PadMode, 5> all_modes{PadMode::zeros, PadMode::reflect, Pad
                                            PadMode::symmetric};
 constexpr std::array<Conv2dAlgo, 3> all_algos{Conv2dAlgo::gemm, Conv2dAlgo::direct, Conv2dAlgo::lanes};
 const char* algo_name(Conv2dAlgo a) {
-  return a == Conv2dAlgo::gemm ? "gemm" : a == Conv2dAlgo::direct ? "direct" : "lanes";
+  return a == Conv2dAlgo::gemm ? "gemm" : a == Conv2dAlgo::direct ? "direct" : a == Conv2dAlgo::lanes ? "lanes" : "winograd";
+}
+// Every algorithm that runs a layer of R × S filters at this stride: winograd only takes 3 × 3 at stride 1.
+std::vector<Conv2dAlgo> algos_for(std::int64_t R, std::int64_t S, sv::Size2d stride) {
+  std::vector<Conv2dAlgo> a(all_algos.begin(), all_algos.end());
+  if (R == 3 && S == 3 && stride.h == 1 && stride.w == 1) a.push_back(Conv2dAlgo::winograd);
+  return a;
 }
 
 // Every instruction set this CPU runs, each chosen in turn (the automatic choice restored after).
@@ -133,16 +140,52 @@ const Case value_cases[] = {
     {2, 2, 45, 40, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // blocks of 11 output rows and one of 1
 };
 
+// 3 × 3 at stride 1 for the Winograd path: 2 × 2 output tiles per phase of the dilation, blocks of 48
+// tiles, the data gradient as a convolution of gY when the padding is zeros of at most 2·dilation
+const Case winograd_cases[] = {
+    {2, 3, 9, 8, 4, 3, 3, {1, 1}, {1, 1}, {1, 2, 0, 1}, 1},     // asymmetric padding, odd output rows
+    {2, 6, 13, 17, 8, 3, 3, {1, 1}, {2, 2}, {2, 2, 2, 2}, 2},   // dilation 2: four phases; groups
+    {1, 4, 11, 10, 5, 3, 3, {1, 1}, {3, 1}, {3, 0, 1, 2}, 1},   // dilation 3 × 1, uneven phases
+    {3, 8, 30, 31, 20, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // 5 blocks per image, across tile rows
+    {1, 300, 6, 6, 7, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},   // two depth chunks, 7 filters
+    {1, 2, 3, 4, 5, 3, 3, {1, 1}, {2, 1}, {5, 6, 7, 4}, 1},     // padding wider than 2·dilation
+    {2, 5, 1, 9, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 0, 2}, 1},     // one output row
+    {1, 3, 5, 5, 2, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
+    {1, 4, 4, 70, 3, 3, 3, {1, 1}, {1, 2}, {1, 1, 2, 2}, 1},    // rows of 35 tiles: vectors and a tail
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(ops_conv2d)
+
+BOOST_AUTO_TEST_CASE(winograd_values_and_gradients_match_a_naive_reference) {
+  for_each_isa([] {
+    std::uint64_t seed = 500;
+    for (const Case& cs : winograd_cases)
+      for (PadMode mode : all_modes) {
+        check_against_reference<float>(cs, mode, Conv2dAlgo::winograd, seed);
+        check_against_reference<double>(cs, mode, Conv2dAlgo::winograd, seed);
+        seed += 4;
+      }
+  });
+}
+
+BOOST_AUTO_TEST_CASE(winograd_takes_only_3x3_filters_at_stride_1) {
+  auto run = [](const sv::Shape& ws, sv::Size2d stride) {
+    const sv::Conv2dOptions o{.stride = stride, .padding = sv::Padding2d::all(1), .algo = Conv2dAlgo::winograd};
+    return tp::conv2d(tp::constant(random<double>({1, 2, 8, 8}, 51)), tp::constant(random<double>(ws, 52)), o);
+  };
+  BOOST_CHECK_EXCEPTION(run({3, 2, 5, 5}, {1, 1}), sv::OptionError, message_has({"Winograd", "3 × 3", "5 × 5"}));
+  BOOST_CHECK_EXCEPTION(run({3, 2, 3, 3}, {2, 1}), sv::OptionError, message_has({"Winograd", "stride (2, 1)"}));
+  tp::clear();
+}
 
 BOOST_AUTO_TEST_CASE(values_and_gradients_match_a_naive_reference) {
   for_each_isa([] {
     std::uint64_t seed = 100;
     for (const Case& cs : value_cases)
       for (PadMode mode : all_modes)
-        for (Conv2dAlgo algo : all_algos) {
+        for (Conv2dAlgo algo : algos_for(cs.R, cs.S, cs.stride)) {
           check_against_reference<float>(cs, mode, algo, seed);
           check_against_reference<double>(cs, mode, algo, seed);
           seed += 4;
@@ -175,9 +218,9 @@ BOOST_AUTO_TEST_CASE(the_algorithm_is_chosen_by_shape) {
 }
 
 BOOST_AUTO_TEST_CASE(the_forward_pass_of_a_gemm_shape_with_full_rows_runs_direct) {
-  // [N, C, W, W] input, K filters of 3×3, padding 1 (Wo = W)
+  // [N, C, W, W] input, K filters of 5×5, padding 2 (Wo = W)
   auto geom = [](std::int64_t C, std::int64_t W, std::int64_t K, sv::kernels::Conv2dAlgo a = Conv2dAlgo::automatic) {
-    auto g = sv::ops::Conv2d{{.padding = sv::Padding2d::all(1)}}.geometry({4, C, W, W}, {K, C, 3, 3});
+    auto g = sv::ops::Conv2d{{.padding = sv::Padding2d::all(2)}}.geometry({4, C, W, W}, {K, C, 5, 5});
     g.algo = a;
     return g;
   };
@@ -192,10 +235,43 @@ BOOST_AUTO_TEST_CASE(the_forward_pass_of_a_gemm_shape_with_full_rows_runs_direct
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 33, 64)) == Conv2dAlgo::gemm));     // 33 of 48
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 28, 64)) == Conv2dAlgo::gemm));     // two vectors
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 14, 64)) == Conv2dAlgo::gemm));     // one vector
-  BOOST_TEST((conv2d_forward_algorithm<float>(geom(256, 32, 256)) == Conv2dAlgo::gemm));   // 256·256·9 > 2^18
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(128, 32, 128)) == Conv2dAlgo::gemm));   // 128·128·25 > 2^18
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 56, 64, Conv2dAlgo::gemm)) == Conv2dAlgo::gemm));  // forced
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(6, 56, 16)) == Conv2dAlgo::lanes));     // not a GEMM shape
   BOOST_CHECK_THROW(conv2d_forward_algorithm<float>(sv::kernels::Conv2dGeometry{}), sv::ShapeError);
+}
+
+BOOST_AUTO_TEST_CASE(winograd_runs_3x3_layers_of_32_channels_or_more_in_float_on_avx2) {
+  using sv::kernels::Conv2dIsa;
+  auto geom = [](std::int64_t C, std::int64_t K, sv::Conv2dOptions o) {
+    return sv::ops::Conv2d{o}.geometry({4, C, 20, 20}, {K, C / o.groups, 3, 3});
+  };
+  using sv::kernels::conv2d_backward_data_algorithm;
+  using sv::kernels::conv2d_forward_algorithm;
+  const sv::Conv2dOptions same{.padding = sv::Padding2d::all(1)};
+  const auto wino = Conv2dAlgo::winograd;
+  for_each_isa([&] {
+    const bool avx2 = sv::kernels::conv2d_isa() == Conv2dIsa::avx2;
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, same)) == wino) == avx2));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 64, same)) == wino) == avx2));
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(32, 48, same)) == wino) == avx2));
+    // not in double, not with fewer than 32 channels or filters per group, not strided
+    BOOST_TEST((conv2d_forward_algorithm<double>(geom(64, 64, same)) != wino));
+    BOOST_TEST((conv2d_backward_data_algorithm<double>(geom(64, 64, same)) != wino));
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(16, 64, same)) != wino));
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 64, {.padding = sv::Padding2d::all(1), .groups = 4})) != wino));
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 64, {.stride = {2, 2}, .padding = sv::Padding2d::all(1)})) != wino));
+    // the data gradient only with zero padding of at most 2·dilation
+    const sv::Conv2dOptions reflect{.padding = sv::Padding2d::all(1), .pad_mode = PadMode::reflect};
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, reflect)) == wino) == avx2));
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 64, reflect)) == Conv2dAlgo::gemm));
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 64, {.padding = {3, 1, 1, 1}})) == Conv2dAlgo::gemm));
+    // forced
+    auto forced = geom(8, 8, {.padding = {3, 1, 1, 1}, .algo = wino});
+    BOOST_TEST((conv2d_forward_algorithm<double>(forced) == wino));
+    BOOST_TEST((conv2d_backward_data_algorithm<double>(forced) == Conv2dAlgo::gemm));
+    BOOST_TEST((conv2d_backward_data_algorithm<double>(geom(8, 8, {.padding = {2, 1, 0, 1}, .algo = wino})) == wino));
+  });
 }
 
 // The lecture's zero padding: a 6×6 image in a frame of zeros, 8×8, read by a 1×1 identity kernel;
@@ -313,7 +389,7 @@ BOOST_AUTO_TEST_CASE(gradcheck_every_mode_stride_dilation_groups) {
   };
   for (const Case& cs : cases)
     for (PadMode mode : all_modes)
-      for (Conv2dAlgo algo : all_algos) {
+      for (Conv2dAlgo algo : algos_for(cs.R, cs.S, cs.stride)) {
         const auto o = cs.options(mode, algo);
         const auto x = random({cs.N, cs.C, cs.H, cs.W}, 11), w = random({cs.K, cs.C / cs.groups, cs.R, cs.S}, 12);
         const auto b = random({cs.K}, 13);
@@ -360,7 +436,7 @@ BOOST_AUTO_TEST_CASE(pytorch_fixtures) {
     };
     const auto x = load("x"), w = load("w"), b = load("b"), gy = load("gy");
     for_each_isa([&] {
-    for (Conv2dAlgo algo : all_algos) {
+    for (Conv2dAlgo algo : algos_for(w.shape()[2], w.shape()[3], f.o.stride)) {
       auto o = f.o;
       o.algo = algo;
       const Run<double> r = run_op(x, w, b, gy, o);
@@ -384,7 +460,7 @@ BOOST_AUTO_TEST_CASE(bit_identical_at_one_and_two_threads) {
                         {2, 32, 12, 40, 64, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1}};
   for_each_isa([&] {
   for (const Case& cs : cases)
-    for (Conv2dAlgo algo : all_algos) {
+    for (Conv2dAlgo algo : algos_for(cs.R, cs.S, cs.stride)) {
       const auto o = cs.options(PadMode::reflect, algo);
       const auto x = random<float>({cs.N, cs.C, cs.H, cs.W}, 31), w = random<float>({cs.K, cs.C / cs.groups, cs.R, cs.S}, 32);
       const auto b = random<float>({cs.K}, 33);
@@ -411,9 +487,11 @@ BOOST_AUTO_TEST_CASE(repeated_calls_make_no_heap_allocation) {
   const sv::Conv2dOptions o{.padding = sv::Padding2d::all(1), .pad_mode = PadMode::replicate};
   const auto x = random<float>({4, 16, 20, 20}, 41), w = random<float>({24, 16, 3, 3}, 42), b = random<float>({24}, 43);
   const auto gy = random<float>({4, 24, 20, 20}, 44);
-  for (int i = 0; i < 3; ++i) run_op(x, w, b, gy, o);
+  auto wino = o;
+  wino.pad_mode = PadMode::zeros, wino.algo = Conv2dAlgo::winograd;  // its data gradient too
+  for (int i = 0; i < 3; ++i) run_op(x, w, b, gy, o), run_op(x, w, b, gy, wino);
   const auto before = heap_allocations();
-  for (int i = 0; i < 5; ++i) run_op(x, w, b, gy, o);
+  for (int i = 0; i < 5; ++i) run_op(x, w, b, gy, o), run_op(x, w, b, gy, wino);
   BOOST_TEST(heap_allocations() - before == 0u);
 }
 

@@ -8,7 +8,8 @@
 //! of every mode is read through `pad_source` (svertka/ops/padding.hpp) inside the kernels; no padded
 //! copy of an image is ever made.
 //!
-//! Three algorithms, chosen by shape (`conv2d_algorithm`; the forward pass: `conv2d_forward_algorithm`):
+//! Four algorithms, chosen by shape (`conv2d_algorithm`; the forward pass: `conv2d_forward_algorithm`;
+//! the data gradient: `conv2d_backward_data_algorithm`):
 //! - `gemm`: an implicit GEMM. The im2col matrix is never stored whole: blocks of its columns (output
 //!   pixels, possibly of several images) are packed straight from the image through the padding index
 //!   map into a register-blocked micro-kernel (AVX-512 or AVX2+FMA, chosen at run time). The input
@@ -20,6 +21,10 @@
 //!   and the forward pass of GEMM shapes whose output rows fill the vectors.
 //! - `lanes`: a vector of filters per output pixel, each input value broadcast, for the forward pass
 //!   and the weight gradient of 8 to 32 filters over a shallow depth (LeNet's second layer).
+//! - `winograd`: F(2 × 2, 3 × 3) for 3 × 3 filters at stride 1 (any dilation, groups, padding mode):
+//!   each 2 × 2 tile of outputs from a 4 × 4 tile of input with 16 multiplications per filter and
+//!   channel instead of 36; the forward pass, and the data gradient when the padding is zeros of at
+//!   most 2·dilation on each side (it is then a convolution of ∂L/∂y by the turned filters).
 //!
 //! Every kernel uses up to `num_threads()` threads for large problems and none for small ones; the
 //! work is split into tasks fixed by the shape alone, and sums over images are taken in a fixed
@@ -37,8 +42,11 @@ namespace svertka::kernels {
 //! pixels (few input channels or filters per group); `lanes`: a vector of filters per output pixel
 //! and each input value broadcast, nothing packed but the weights, for the forward pass and the
 //! filter gradient (few filters over a shallow depth, e.g. LeNet's second layer); its data gradient
-//! runs the GEMM path.
-enum class Conv2dAlgo { automatic, gemm, direct, lanes };
+//! runs the GEMM path. `winograd`: F(2 × 2, 3 × 3) for the forward pass and (zero padding of at most
+//! 2·dilation) the data gradient of 3 × 3 filters at stride 1, the GEMM path for the rest; forced on
+//! another geometry, the forward pass throws `OptionError`. Its results differ from the other
+//! algorithms' by rounding only (about 1e-6 relative in float).
+enum class Conv2dAlgo { automatic, gemm, direct, lanes, winograd };
 
 //! The sizes of one convolution. `Ho`, `Wo` must equal the PyTorch output size
 //! floor((H + top + bottom − dilation.h·(R − 1) − 1) / stride.h) + 1 (and likewise for W).
@@ -72,13 +80,22 @@ bool conv2d_isa_supported(Conv2dIsa isa);
 Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g);
 
 //! The algorithm `conv2d_forward<T>` runs for `g`: `conv2d_algorithm(g)`, except that with
-//! `algo = automatic`, the AVX-512 or AVX2 kernels and float, a GEMM-path shape runs its forward pass
-//! on the direct path when its output rows fill the vectors (Wo ≥ 32, at most a seventh of the row's
+//! `algo = automatic` and float, a GEMM-path shape of 3 × 3 filters at stride 1 with at least 32
+//! channels and 32 filters per group runs `winograd` on the AVX2 kernels (1.4-1.6x the direct and GEMM
+//! paths on 3 × 3 layers of 64-256 channels at 2 threads), and otherwise, on the AVX-512 or AVX2
+//! kernels, a GEMM-path shape runs its forward pass on the direct path when its output rows fill the vectors (Wo ≥ 32, at most a seventh of the row's
 //! 16-lane vectors left empty) and its filters are small enough to rearrange per task (Kg·Cg·R·S ≤
 //! 2¹⁸): output rows in registers, six filters per pass, with nothing packed but the input planes.
 //! Its backward passes stay on the GEMM path.
 template <class T>
 Conv2dAlgo conv2d_forward_algorithm(const Conv2dGeometry& g);
+
+//! The algorithm `conv2d_backward_data<T>` runs for `g`: `winograd` when forced and the padding is
+//! zeros of at most 2·dilation per side, or with `algo = automatic` for float on the AVX2 kernels,
+//! 3 × 3 filters at stride 1 and at least 32 channels and 32 filters per group (1.4-1.5x the GEMM
+//! path on 3 × 3 layers of 64-256 channels at 2 threads); else `direct` for direct shapes and `gemm`.
+template <class T>
+Conv2dAlgo conv2d_backward_data_algorithm(const Conv2dGeometry& g);
 
 //! y = conv(x, w) + b. `b` may be null (no bias). y is only written.
 //! @throws OptionError / ShapeError when the geometry is inconsistent: a size ≤ 0, negative padding,

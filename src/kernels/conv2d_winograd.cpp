@@ -1,0 +1,355 @@
+// The Winograd path of the convolution's forward pass: F(2 × 2, 3 × 3) for 3 × 3 filters at stride 1
+// (any dilation, groups and padding mode).
+//
+// Each 2 × 2 tile of outputs is computed from a 4 × 4 tile of the padded input with 16 products per
+// (filter, channel) instead of 36 (Lavin and Gray's minimal filtering algorithm):
+//
+//   Y = Aᵀ [ Σ_c (G w_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A
+//
+//   Bᵀ = | 1  0 −1  0 |    G = | 1    0    0  |    Aᵀ = | 1  1  1  0 |
+//        | 0  1  1  0 |        | ½    ½    ½  |         | 0  1 −1 −1 |
+//        | 0 −1  1  0 |        | ½   −½    ½  |
+//        | 0  1  0 −1 |        | 0    0    1  |
+//
+// so the sum over channels is 16 independent products U_ξ[Kg × Cg] · V_ξ[Cg × tiles], one per
+// position ξ of the 4 × 4 transformed tile, run by the GEMM path's micro-kernel.
+//
+// With dilation (dh, dw) the outputs of one phase (oh mod dh, ow mod dw) only read input pixels of
+// the same phase, so each phase is a plain 3 × 3 convolution on its sub-grid: a tile is the outputs
+// (oh0 + i·dh, ow0 + j·dw), i, j ∈ {0, 1}, and reads the padded input at (oh0 + a·dh, ow0 + b·dw),
+// a, b ∈ [0, 4).
+//
+// Task: (image, group, phase, block of at most `tile_block` tiles of that phase, in row-major tile
+// order). Per input channel, the padded sub-grid rows the block reads are built through the row map
+// and qmap (as in the direct path) and split into even and odd sub-grid columns, so that position b
+// of the tiles of one tile row is a contiguous run; the input transform runs on vectors of tiles
+// along each tile row, and its 16 values per tile are copied into the micro-kernel's B panels (tile
+// = column). Then the 16 products, and the output transform writes y (with the bias), or adds to
+// it, at the tile positions inside the output.
+//
+// The data gradient of a zero-padded layer is this kernel on gY with the filters turned by 180°
+// (backward_data below).
+//
+// Extra memory: the transformed weights (16 · G · ⌈Kg/mr⌉·mr · Cg values) and the list of tile
+// blocks, calling thread; per task thread the B panels (16 · Cg · tiles), the products (16 ·
+// ⌈Kg/mr⌉·mr · tiles), the transformed values of one channel and its split rows. Tasks depend on
+// the shape only: results are the same for any thread count.
+
+#include <fmt/format.h>
+
+#include "conv2d_avx512.hpp"
+#include "svertka/core/error.hpp"
+
+// The vector helpers are always inlined into the entries compiled for their instruction set: no vector
+// crosses a call, so the ABI note does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace svertka::kernels::conv::winograd {
+namespace {
+
+constexpr i64 tile_block = 48;  // tiles per task: B panels and products of 16 positions stay in L2
+constexpr i64 depth_max = 256;  // channels per micro-kernel call (as the GEMM path's depth chunk)
+
+// One phase's block of tiles: tiles [t0, t1) of the phase's th × tw tile grid.
+struct Item {
+  i64 ph, pw, hs, ws, th, tw, t0, t1;  // hs × ws: the phase's output sub-grid
+};
+
+template <class T>
+struct Ctx {
+  const Setup* s;
+  const Item* items;
+  i64 ni;  // items
+  const T *x, *u, *b;  // u: transformed weights [group][ξ][tile of mr filters][Cg][mr]
+  T* y;
+  i64 tiles, kc;    // filter tiles of mr per group; depth chunk
+  bool accumulate;  // y += the result (the data gradient) instead of y = it
+};
+
+// dst[0 .. 2·len): the padded sub-grid row of plane `x` at padded row qh, phase column pw: even
+// sub-grid columns (pw + 2m·dw) in dst[0 .. len), odd ones in dst[len .. 2·len); zero outside the
+// padded input.
+template <class T>
+SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, i64 qh, i64 pw, i64 len, T* pad, T* dst) {
+  const auto& g = s.g;
+  const i64 qh_end = g.Ho + 2 * g.dilation.h, dw = g.dilation.w;
+  const i64 ih = qh < qh_end ? pad_source(qh - g.padding.top, g.H, g.mode) : -1;
+  if (ih < 0) {
+    std::fill_n(dst, 2 * len, T(0));
+    return;
+  }
+  pad_row(s, x + ih * g.W, pad);
+  const i64 n = 2 * len * dw + pw;
+  std::fill(pad + s.Q, pad + std::max(s.Q, n), T(0));
+  if (dw == 1 && pw == 0) {
+    for (i64 m = 0; m < len; ++m) {
+      dst[m] = pad[2 * m];
+      dst[len + m] = pad[2 * m + 1];
+    }
+    return;
+  }
+  for (i64 m = 0; m < len; ++m) {
+    dst[m] = pad[pw + 2 * m * dw];
+    dst[len + m] = pad[pw + (2 * m + 1) * dw];
+  }
+}
+
+// 32 bytes of T as a GCC vector (AVX registers in the AVX2 and AVX-512 entries, narrower code in the
+// portable one), loaded and stored unaligned.
+template <class T>
+struct Vec;
+template <>
+struct Vec<float> {
+  typedef float V __attribute__((vector_size(32), aligned(4)));
+};
+template <>
+struct Vec<double> {
+  typedef double V __attribute__((vector_size(32), aligned(8)));
+};
+template <class T>
+using V = typename Vec<T>::V;
+template <class T>
+inline constexpr i64 VL = static_cast<i64>(sizeof(V<T>) / sizeof(T));
+template <class T>
+SVERTKA_CONV_INLINE V<T> load(const T* p) {
+  V<T> v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class T>
+SVERTKA_CONV_INLINE void store(T* p, V<T> v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+
+// Bᵀ d B of VL tiles of one tile row from tile j, whose 4 padded sub-grid rows are split into even
+// halves e[a] and odd halves o[a]: value ξ of tile j + l goes to dst[ξ·ds + l].
+template <class T>
+SVERTKA_CONV_INLINE void input_tiles(const T* const* e, const T* const* o, i64 j, T* dst, i64 ds) {
+  V<T> t[4][4];
+#pragma GCC unroll 4
+  for (int a = 0; a < 4; ++a) {
+    const V<T> d0 = load(e[a] + j), d1 = load(o[a] + j), d2 = load(e[a] + j + 1), d3 = load(o[a] + j + 1);
+    t[a][0] = d0 - d2, t[a][1] = d1 + d2, t[a][2] = d2 - d1, t[a][3] = d1 - d3;
+  }
+#pragma GCC unroll 4
+  for (int b = 0; b < 4; ++b) {
+    store(dst + (0 * 4 + b) * ds, t[0][b] - t[2][b]);
+    store(dst + (1 * 4 + b) * ds, t[1][b] + t[2][b]);
+    store(dst + (2 * 4 + b) * ds, t[2][b] - t[1][b]);
+    store(dst + (3 * 4 + b) * ds, t[1][b] - t[3][b]);
+  }
+}
+
+// Aᵀ M A plus the bias for VL tiles whose products are at p (position ξ at p + ξ·ms): y[i][j] holds
+// output row i, column j of each tile.
+template <class T>
+SVERTKA_CONV_INLINE void output_tiles(const T* p, i64 ms, T bias, V<T> y[2][2]) {
+  V<T> s0[4], s1[4];
+#pragma GCC unroll 4
+  for (int a = 0; a < 4; ++a) {
+    const V<T> m0 = load(p), m1 = load(p + ms), m2 = load(p + 2 * ms), m3 = load(p + 3 * ms);
+    p += 4 * ms;
+    s0[a] = m0 + m1 + m2, s1[a] = m1 - m2 - m3;
+  }
+  y[0][0] = s0[0] + s0[1] + s0[2] + bias, y[0][1] = s1[0] + s1[1] + s1[2] + bias;
+  y[1][0] = s0[1] - s0[2] - s0[3] + bias, y[1][1] = s1[1] - s1[2] - s1[3] + bias;
+}
+
+// Stores (or adds, when acc) a[0], b[0], a[1], b[1], ... (2·VL values) at p.
+template <class T>
+SVERTKA_CONV_INLINE void put(T* p, V<T> v, bool acc) {
+  store(p, acc ? load(p) + v : v);
+}
+SVERTKA_CONV_INLINE void store_interleaved(float* p, V<float> a, V<float> b, bool acc) {
+  put(p, __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11), acc);
+  put(p + 8, __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15), acc);
+}
+SVERTKA_CONV_INLINE void store_interleaved(double* p, V<double> a, V<double> b, bool acc) {
+  put(p, __builtin_shufflevector(a, b, 0, 4, 1, 5), acc);
+  put(p + 4, __builtin_shufflevector(a, b, 2, 6, 3, 7), acc);
+}
+
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const Ctx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const auto& g = s.g;
+  constexpr i64 nr = NR<T>, vl = VL<T>;
+  constexpr i64 mr = Isa::mr;
+  const i64 ni = c.ni;
+  const Item& it = c.items[t % ni];
+  const i64 gi = t / ni % s.G, n = t / ni / s.G;
+  const i64 nt = it.t1 - it.t0, np = ceil_div(nt, nr), ncp = np * nr, Cg = s.Cg, rows = c.tiles * mr;
+  const i64 dh = g.dilation.h, dw = g.dilation.w;
+  // split rows: even and odd halves of `len` values, zero past the tile row's last tile + 1 (the
+  // vectors of the last tiles read up to vl past it)
+  const i64 len = round_up(it.tw + 1 + vl, vl);
+  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = 2 * (th1 - th0) + 2;
+  // per ξ: B panels, products (one panel apart more when their size is a multiple of 2 KiB: 16 planes
+  // 4 KiB apart would fall into one L1 set)
+  const i64 ps = Cg * nr, vs = Cg * ncp * static_cast<i64>(sizeof(T)) % 2048 == 0 ? Cg * ncp + nr : Cg * ncp;
+  const i64 ms = rows * ncp * static_cast<i64>(sizeof(T)) % 2048 == 0 ? rows * ncp + nr : rows * ncp;
+  const i64 ts = ncp + vl;                                  // a row of the transformed values of one channel
+  Workspace& ws = workspace();
+  T* v = ws.task_b.get<T>(16 * vs);
+  T* m = ws.task_c.get<T>(16 * ms);
+  T* split = ws.task_a.get<T>(nrows * 2 * len + 16 * ts + 2 * len * dw + it.pw + s.Q + nr);
+  T* tmp = split + nrows * 2 * len;
+  T* pad = tmp + 16 * ts;
+  // input transform, channel by channel: whole vectors of tiles along each tile row into tmp (the
+  // lanes past a row's end are overwritten by the next row or lie past the block), then into the
+  // panels
+  for (i64 ci = 0; ci < Cg; ++ci) {
+    const T* x = c.x + (n * g.C + gi * Cg + ci) * s.HW;
+    for (i64 u = 0; u < nrows; ++u) split_row(s, x, it.ph + (2 * th0 + u) * dh, it.pw, len, pad, split + u * 2 * len);
+    for (i64 th = th0; th < th1; ++th) {
+      const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
+      const T *e[4], *o[4];
+      for (int a = 0; a < 4; ++a) e[a] = split + (2 * (th - th0) + a) * 2 * len, o[a] = e[a] + len;
+      for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
+        input_tiles<T>(e, o, j, tmp + col, ts);
+    }
+    for (i64 xi = 0; xi < 16; ++xi)
+      for (i64 q = 0; q < np; ++q)
+#pragma GCC unroll 4
+        for (i64 l = 0; l < nr; l += vl) store(v + xi * vs + q * ps + ci * nr + l, load(tmp + xi * ts + q * nr + l));
+  }
+  // the 16 products
+  const T* u = c.u + gi * 16 * rows * Cg;
+  for (i64 c0 = 0; c0 < Cg; c0 += c.kc) {
+    const i64 kc = std::min(c.kc, Cg - c0);
+    for (i64 xi = 0; xi < 16; ++xi)
+      for (i64 q = 0; q < np; q += Isa::panels)
+        for (i64 ti = 0; ti < c.tiles; ++ti)
+          Isa::micro(kc, u + (xi * rows + ti * mr) * Cg + c0 * mr, v + xi * vs + q * ps + c0 * nr, ps,
+                     std::min(Isa::panels, np - q), m + xi * ms + ti * mr * ncp + q * nr, ncp, c0 > 0);
+  }
+  // output transform: vectors of tiles whose 2 × 2 outputs all lie in the output, the rest one by one
+  for (i64 k = 0; k < s.Kg; ++k) {
+    const i64 kk = gi * s.Kg + k;
+    const T bias = c.b ? c.b[kk] : T(0);
+    T* yk = c.y + (n * g.K + kk) * s.P;
+    for (i64 th = th0; th < th1; ++th) {
+      const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
+      const i64 i0 = 2 * th;
+      const bool two_rows = i0 + 1 < it.hs;
+      T* y0 = yk + (it.ph + i0 * dh) * g.Wo + it.pw;
+      T* y1 = y0 + dh * g.Wo;
+      const i64 j0 = a0 - th * it.tw, j1 = a1 - th * it.tw;
+      const T* mk = m + k * ncp + (a0 - it.t0) - j0;  // tile j of this row at mk[j]
+      const i64 jf = std::min(j1, it.ws / 2);         // tiles j < jf have both columns
+      i64 j = j0;
+      if (two_rows && dw == 1)
+        for (; j + vl <= jf; j += vl) {
+          V<T> yv[2][2];
+          output_tiles<T>(mk + j, ms, bias, yv);
+          store_interleaved(y0 + 2 * j, yv[0][0], yv[0][1], c.accumulate);
+          store_interleaved(y1 + 2 * j, yv[1][0], yv[1][1], c.accumulate);
+        }
+      for (; j < j1; ++j) {
+        const T* p = mk + j;
+        T s0[4], s1[4];
+        for (int a = 0; a < 4; ++a) {
+          const T m0 = p[(4 * a) * ms], m1 = p[(4 * a + 1) * ms], m2 = p[(4 * a + 2) * ms], m3 = p[(4 * a + 3) * ms];
+          s0[a] = m0 + m1 + m2, s1[a] = m1 - m2 - m3;
+        }
+        const auto put = [&](T* p, T value) { *p = c.accumulate ? *p + value : value; };
+        put(y0 + 2 * j * dw, s0[0] + s0[1] + s0[2] + bias);
+        if (two_rows) put(y1 + 2 * j * dw, s0[1] - s0[2] - s0[3] + bias);
+        if (j < jf) {
+          put(y0 + (2 * j + 1) * dw, s1[0] + s1[1] + s1[2] + bias);
+          if (two_rows) put(y1 + (2 * j + 1) * dw, s1[1] - s1[2] - s1[3] + bias);
+        }
+      }
+    }
+  }
+}
+
+SVERTKA_CONV_ENTRIES(forward_task)
+
+// y (=|+=) the convolution of x by the filters `w` through F(2 × 2, 3 × 3) for geometry s; `flipped`:
+// w is the original layer's weight and this is its transposed convolution (filter k, channel c of
+// this geometry is w[c, k] turned by 180°).
+template <class T>
+void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate) {
+  const auto& g = s.g;
+  const Kernel kern = pick_forward_task<T>();
+  const i64 mr = kern.mr, tiles = ceil_div(s.Kg, mr), rows = tiles * mr, Cg = s.Cg;
+  // u[gi][ξ = (a, b)][k][c] = (G w_kc Gᵀ)[a][b], in tiles of mr filters laid out [c][mr]
+  T* u = workspace().call_a.get<T>(s.G * 16 * rows * Cg);
+  constexpr T h = T(0.5);
+  const T Gm[4][3] = {{1, 0, 0}, {h, h, h}, {h, -h, h}, {0, 0, 1}};
+  for (i64 gi = 0; gi < s.G; ++gi)
+    for (i64 k = 0; k < rows; ++k)
+      for (i64 ci = 0; ci < Cg; ++ci) {
+        T f[3][3] = {}, gw[4][3];
+        if (k < s.Kg)
+          for (int r = 0; r < 3; ++r)
+            for (int q = 0; q < 3; ++q)
+              f[r][q] = flipped ? w[((gi * Cg + ci) * s.Kg + k) * 9 + (2 - r) * 3 + (2 - q)]
+                                : w[((gi * s.Kg + k) * Cg + ci) * 9 + r * 3 + q];
+        for (int a = 0; a < 4; ++a)
+          for (int q = 0; q < 3; ++q) gw[a][q] = Gm[a][0] * f[0][q] + Gm[a][1] * f[1][q] + Gm[a][2] * f[2][q];
+        for (int a = 0; a < 4; ++a)
+          for (int bb = 0; bb < 4; ++bb)
+            u[((gi * 16 + a * 4 + bb) * rows + k / mr * mr) * Cg + ci * mr + k % mr] =
+                gw[a][0] * Gm[bb][0] + gw[a][1] * Gm[bb][1] + gw[a][2] * Gm[bb][2];
+      }
+  // the blocks of tiles of every phase
+  const i64 nph = std::min(g.dilation.h, g.Ho), npw = std::min(g.dilation.w, g.Wo);
+  const auto tiles_of = [&](i64 ph, i64 pw, i64& hs, i64& wsz, i64& th, i64& tw) {
+    hs = ceil_div(g.Ho - ph, g.dilation.h), wsz = ceil_div(g.Wo - pw, g.dilation.w);
+    th = ceil_div(hs, 2), tw = ceil_div(wsz, 2);
+    return ceil_div(th * tw, tile_block);
+  };
+  i64 ni = 0, hs, wsz, th, tw;
+  for (i64 ph = 0; ph < nph; ++ph)
+    for (i64 pw = 0; pw < npw; ++pw) ni += tiles_of(ph, pw, hs, wsz, th, tw);
+  Item* items = workspace().call_part.get<Item>(ni);
+  for (i64 ph = 0, i = 0; ph < nph; ++ph)
+    for (i64 pw = 0; pw < npw; ++pw) {
+      const i64 nb = tiles_of(ph, pw, hs, wsz, th, tw), count = th * tw;
+      for (i64 bi = 0; bi < nb; ++bi) items[i++] = {ph, pw, hs, wsz, th, tw, bi * count / nb, (bi + 1) * count / nb};
+    }
+  const Ctx<T> c{&s, items, ni, x, u, b, y, tiles, balanced(Cg, depth_max, 1), accumulate};
+  run_tasks(g.N * s.G * ni, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
+}
+
+}  // namespace
+
+bool applies(const Conv2dGeometry& g) { return g.stride.h == 1 && g.stride.w == 1 && g.R == 3 && g.S == 3; }
+
+bool applies_data(const Conv2dGeometry& g) {
+  const Padding2d& p = g.padding;
+  return applies(g) && g.mode == PadMode::zeros && p.top <= 2 * g.dilation.h && p.bottom <= 2 * g.dilation.h &&
+         p.left <= 2 * g.dilation.w && p.right <= 2 * g.dilation.w;
+}
+
+template <class T>
+void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
+  const auto& g = s.g;
+  if (!applies(g))
+    throw OptionError(fmt::format("conv2d: the Winograd algorithm needs a 3 × 3 filter at stride 1, not {} × {} at "
+                                  "stride ({}, {})", g.R, g.S, g.stride.h, g.stride.w));
+  run(s, x, w, false, b, y, false);
+}
+
+// The data gradient of a stride-1 convolution with zero padding is the convolution of gY, padded by
+// 2·dilation − (the layer's padding) on each side, by the layer's filters turned by 180° with
+// filters and channels swapped; its output is dx, added to.
+template <class T>
+void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
+  Conv2dGeometry t = g;
+  t.C = g.K, t.H = g.Ho, t.W = g.Wo, t.K = g.C, t.Ho = g.H, t.Wo = g.W;
+  t.padding = {2 * g.dilation.h - g.padding.top, 2 * g.dilation.h - g.padding.bottom,
+               2 * g.dilation.w - g.padding.left, 2 * g.dilation.w - g.padding.right};
+  const Setup s = make_setup(t);
+  run(s, gy, w, true, static_cast<const T*>(nullptr), gx, true);
+}
+
+template void forward<float>(const Setup&, const float*, const float*, const float*, float*);
+template void forward<double>(const Setup&, const double*, const double*, const double*, double*);
+template void backward_data<float>(const Conv2dGeometry&, const float*, const float*, float*);
+template void backward_data<double>(const Conv2dGeometry&, const double*, const double*, double*);
+
+}  // namespace svertka::kernels::conv::winograd
