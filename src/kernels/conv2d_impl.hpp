@@ -55,7 +55,7 @@ class Buffer {
 // Per-thread scratch. `call_*` buffers belong to the thread that called a kernel (shared, read-only,
 // with the helper threads during the call); `task_*` buffers to the thread running a task.
 struct Workspace {
-  Buffer call_maps, call_a, call_part;
+  Buffer call_maps, call_a, call_part, call_items;
   Buffer task_lanes, task_panels, task_a, task_b, task_c, task_acc;
 };
 Workspace& workspace();
@@ -93,6 +93,9 @@ Conv2dAlgo choose_forward(const Conv2dGeometry& g);
 // The algorithm of the data gradient: `winograd`, else direct or gemm (lanes shapes run gemm).
 template <class T>
 Conv2dAlgo choose_data(const Conv2dGeometry& g);
+// The algorithm of the weight gradient: `winograd` or choose(g).
+template <class T>
+Conv2dAlgo choose_filter(const Conv2dGeometry& g);
 
 // Runs task(ctx, t) for t in [0, n): in parallel (dynamic schedule: which thread runs a task never
 // changes its result) when `flops` is large and no parallel region is active, else serially.
@@ -128,6 +131,7 @@ bool applies(const Conv2dGeometry& g);       // the forward pass
 bool applies_data(const Conv2dGeometry& g);  // the data gradient: zero padding of at most 2·dilation
 template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
 template <class T> void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);
+template <class T> void backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
 }  // namespace winograd
 
 // Entry points compiled twice: `name##_generic` for any CPU and `name##_avx2` (flattened, so that

@@ -1,5 +1,6 @@
-// The Winograd path of the convolution's forward pass: F(2 × 2, 3 × 3) for 3 × 3 filters at stride 1
-// (any dilation, groups and padding mode).
+// The Winograd path of the convolution: F(2 × 2, 3 × 3) for 3 × 3 filters at stride 1 (any dilation,
+// groups and padding mode), for the forward pass, the data gradient of zero-padded layers and (as
+// F(3 × 3, 2 × 2)) the weight gradient.
 //
 // Each 2 × 2 tile of outputs is computed from a 4 × 4 tile of the padded input with 16 products per
 // (filter, channel) instead of 36 (Lavin and Gray's minimal filtering algorithm):
@@ -28,7 +29,7 @@
 // it, at the tile positions inside the output.
 //
 // The data gradient of a zero-padded layer is this kernel on gY with the filters turned by 180°
-// (backward_data below).
+// (backward_data below); the weight gradient transforms the input tiles the same way (filter_task).
 //
 // Extra memory: the transformed weights (16 · G · ⌈Kg/mr⌉·mr · Cg values) and the list of tile
 // blocks, calling thread; per task thread the B panels (16 · Cg · tiles), the products (16 ·
@@ -49,6 +50,9 @@ namespace {
 
 constexpr i64 tile_block = 48;  // tiles per task: B panels and products of 16 positions stay in L2
 constexpr i64 depth_max = 256;  // channels per micro-kernel call (as the GEMM path's depth chunk)
+constexpr i64 filter_block = 256;               // tiles per block of the weight gradient (its product's depth)
+constexpr i64 max_parts = 8;                   // the weight gradient's partial sums: at most 8,
+constexpr i64 part_elems = i64{1} << 22;       // of at most 4 Mi values in all
 
 // One phase's block of tiles: tiles [t0, t1) of the phase's th × tw tile grid.
 struct Item {
@@ -169,6 +173,26 @@ SVERTKA_CONV_INLINE void store_interleaved(double* p, V<double> a, V<double> b, 
   put(p + 4, __builtin_shufflevector(a, b, 2, 6, 3, 7), acc);
 }
 
+// The input transform of the tiles of `it` in plane x: value ξ of the block's tile column col goes
+// to dst[ξ·ds + col] (whole vectors of tiles along each tile row: up to vl − 1 values past a row's
+// last tile are written too, and overwritten by the next row or left past the block). `split` holds
+// the block's 2·(tile rows) + 2 split rows of 2·len values; `pad` one padded row.
+template <class T>
+SVERTKA_CONV_INLINE void transform_plane(const Setup& s, const Item& it, const T* x, i64 len, T* split, T* pad, T* dst,
+                                         i64 ds) {
+  constexpr i64 vl = VL<T>;
+  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = 2 * (th1 - th0) + 2;
+  for (i64 u = 0; u < nrows; ++u)
+    split_row(s, x, it.ph + (2 * th0 + u) * s.g.dilation.h, it.pw, len, pad, split + u * 2 * len);
+  for (i64 th = th0; th < th1; ++th) {
+    const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
+    const T *e[4], *o[4];
+    for (int a = 0; a < 4; ++a) e[a] = split + (2 * (th - th0) + a) * 2 * len, o[a] = e[a] + len;
+    for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
+      input_tiles<T>(e, o, j, dst + col, ds);
+  }
+}
+
 template <class Isa, class T>
 SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const Ctx<T>*>(vctx);
@@ -193,22 +217,14 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   Workspace& ws = workspace();
   T* v = ws.task_b.get<T>(16 * vs);
   T* m = ws.task_c.get<T>(16 * ms);
-  T* split = ws.task_a.get<T>(nrows * 2 * len + 16 * ts + 2 * len * dw + it.pw + s.Q + nr);
+  T* split = ws.task_a.get<T>(nrows * 2 * len + 16 * ts + 2 * len * dw + dw + s.Q + nr);
   T* tmp = split + nrows * 2 * len;
   T* pad = tmp + 16 * ts;
   // input transform, channel by channel: whole vectors of tiles along each tile row into tmp (the
   // lanes past a row's end are overwritten by the next row or lie past the block), then into the
   // panels
   for (i64 ci = 0; ci < Cg; ++ci) {
-    const T* x = c.x + (n * g.C + gi * Cg + ci) * s.HW;
-    for (i64 u = 0; u < nrows; ++u) split_row(s, x, it.ph + (2 * th0 + u) * dh, it.pw, len, pad, split + u * 2 * len);
-    for (i64 th = th0; th < th1; ++th) {
-      const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
-      const T *e[4], *o[4];
-      for (int a = 0; a < 4; ++a) e[a] = split + (2 * (th - th0) + a) * 2 * len, o[a] = e[a] + len;
-      for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
-        input_tiles<T>(e, o, j, tmp + col, ts);
-    }
+    transform_plane(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, tmp, ts);
     for (i64 xi = 0; xi < 16; ++xi)
       for (i64 q = 0; q < np; ++q)
 #pragma GCC unroll 4
@@ -267,6 +283,187 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
 
 SVERTKA_CONV_ENTRIES(forward_task)
 
+// ------------------------------------------------------------------------------------------------
+// weight gradient: F(3 × 3, 2 × 2)
+// ------------------------------------------------------------------------------------------------
+// For one tile, the 3 × 3 weight gradient of filter k, channel c is the correlation of the 4 × 4
+// input tile d by the 2 × 2 tile g of ∂L/∂y: dW = Gᵀ [(A g Aᵀ) ⊙ (Bᵀ d B)] G (the same B and G, A =
+// (Aᵀ)ᵀ), so summed over every tile of every image, dW_kc = Gᵀ M_kc G with
+// M_ξ[c][k] = Σ_tiles Ĝ_ξ[k][tile] · V_ξ[c][tile]: 16 products whose depth is the tiles.
+
+template <class T>
+struct FilterCtx {
+  const Setup* s;
+  const Item* items;
+  i64 ni, parts, count;  // items per image; parts of the count = N·ni items
+  const T *x, *gy;
+  T* part;               // [parts][G][ξ][cgp][kg4]
+  i64 cgp, kg4;          // Cg rounded up to dot_cols, Kg to 4
+};
+
+// Ĝ of VL tiles of one tile row from tile j, whose 2 rows of ∂L/∂y are split into even halves e[i]
+// and odd halves o[i]: value ξ of tile j + l goes to dst[ξ·ds + l].
+template <class T>
+SVERTKA_CONV_INLINE void gy_tiles(const T* const* e, const T* const* o, i64 j, T* dst, i64 ds) {
+  V<T> h[4][2];
+#pragma GCC unroll 2
+  for (int q = 0; q < 2; ++q) {  // column q of the tile: (A g)[·][q]
+    const V<T> g0 = load((q == 0 ? e[0] : o[0]) + j), g1 = load((q == 0 ? e[1] : o[1]) + j);
+    h[0][q] = g0, h[1][q] = g0 + g1, h[2][q] = g0 - g1, h[3][q] = -g1;
+  }
+#pragma GCC unroll 4
+  for (int a = 0; a < 4; ++a) {
+    store(dst + (a * 4 + 0) * ds, h[a][0]);
+    store(dst + (a * 4 + 1) * ds, h[a][0] + h[a][1]);
+    store(dst + (a * 4 + 2) * ds, h[a][0] - h[a][1]);
+    store(dst + (a * 4 + 3) * ds, -h[a][1]);
+  }
+}
+
+// dst[0 .. 2·len): row oh of a ∂L/∂y plane at phase column pw, even sub-grid columns then odd ones,
+// zero outside the plane (oh ≥ Ho: a zero row).
+template <class T>
+SVERTKA_CONV_INLINE void split_gy_row(const Setup& s, const T* plane, i64 oh, i64 pw, i64 len, T* dst) {
+  const auto& g = s.g;
+  const i64 dw = g.dilation.w;
+  if (oh >= g.Ho) {
+    std::fill_n(dst, 2 * len, T(0));
+    return;
+  }
+  const T* row = plane + oh * g.Wo + pw;
+  // m < inside: both columns in the row, (2m + 1)·dw ≤ last = Wo − 1 − pw
+  const i64 last = (g.Wo - 1 - pw) / dw, inside = std::min(len, last >= 1 ? (last - 1) / 2 + 1 : 0);
+  if (dw == 1) {
+    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m], dst[len + m] = row[2 * m + 1];
+  } else {
+    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m * dw], dst[len + m] = row[(2 * m + 1) * dw];
+  }
+  for (i64 m = inside; m < len; ++m) {
+    const i64 q0 = 2 * m * dw, q1 = q0 + dw;
+    dst[m] = pw + q0 < g.Wo ? row[q0] : T(0);
+    dst[len + m] = pw + q1 < g.Wo ? row[q1] : T(0);
+  }
+}
+
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const FilterCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const auto& g = s.g;
+  constexpr i64 nr = NR<T>, vl = VL<T>, dc = Isa::dot_cols;
+  const i64 gi = t % s.G, part = t / s.G, Cg = s.Cg, Kg = s.Kg, cgp = c.cgp, kg4 = c.kg4;
+  const i64 i0 = part * c.count / c.parts, i1 = (part + 1) * c.count / c.parts;
+  // the largest block, tile row and count of split rows of this part's items, for the buffers
+  i64 tmax = 0, twmax = 0, nrows_max = 0;
+  for (i64 i = i0; i < i1; ++i) {
+    const Item& it = c.items[i % c.ni];
+    tmax = std::max(tmax, it.t1 - it.t0), twmax = std::max(twmax, it.tw);
+    nrows_max = std::max(nrows_max, 2 * ((it.t1 - 1) / it.tw - it.t0 / it.tw + 1) + 2);
+  }
+  const i64 len = round_up(twmax + 1 + vl, vl);
+  // rows of V (input) and Ĝ (∂L/∂y) per ξ, long enough for the vectors past the last tile; a row
+  // one panel longer when its size is a multiple of 2 KiB
+  i64 ld = round_up(tmax + vl, nr);
+  if (ld * static_cast<i64>(sizeof(T)) % 2048 == 0) ld += nr;
+  const i64 vsz = cgp * ld, gsz = kg4 * ld;
+  Workspace& ws = workspace();
+  T* v = ws.task_b.get<T>(16 * vsz);
+  T* gh = ws.task_c.get<T>(16 * gsz);
+  T* split = ws.task_a.get<T>(nrows_max * 2 * len + 2 * len * g.dilation.w + g.dilation.w + s.Q + nr);
+  T* pad = split + nrows_max * 2 * len;
+  T* acc = c.part + (part * s.G + gi) * 16 * cgp * kg4;
+  std::fill_n(acc, 16 * cgp * kg4, T(0));
+  // the padding rows (channels past Cg, filters past Kg) stay zero
+  std::fill_n(v, 16 * vsz, T(0));
+  std::fill_n(gh, 16 * gsz, T(0));
+  for (i64 i = i0; i < i1; ++i) {
+    const Item& it = c.items[i % c.ni];
+    const i64 n = i / c.ni, nt = it.t1 - it.t0, kc = round_up(nt, nr);
+    const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1;
+    for (i64 ci = 0; ci < Cg; ++ci) {
+      T* row = v + ci * ld;
+      transform_plane(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, row, vsz);
+      for (i64 xi = 0; xi < 16; ++xi) std::fill(row + xi * vsz + nt, row + xi * vsz + kc, T(0));
+    }
+    for (i64 k = 0; k < Kg; ++k) {
+      const T* plane = c.gy + (n * g.K + gi * Kg + k) * s.P;
+      T* row = gh + k * ld;
+      for (i64 th = th0; th < th1; ++th) {
+        T* sp = split + 4 * len * (th - th0);
+        split_gy_row(s, plane, it.ph + 2 * th * g.dilation.h, it.pw, len, sp);
+        split_gy_row(s, plane, it.ph + (2 * th + 1) * g.dilation.h, it.pw, len, sp + 2 * len);
+        const T* e[2] = {sp, sp + 2 * len};
+        const T* o[2] = {sp + len, sp + 3 * len};
+        const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
+        for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
+          gy_tiles<T>(e, o, j, row + col, gsz);
+      }
+      for (i64 xi = 0; xi < 16; ++xi) std::fill(row + xi * gsz + nt, row + xi * gsz + kc, T(0));
+    }
+    for (i64 xi = 0; xi < 16; ++xi) {
+      const T* gx = gh + xi * gsz;
+      const T* vx = v + xi * vsz;
+      T* ax = acc + xi * cgp * kg4;
+      for (i64 c0 = 0; c0 < cgp; c0 += dc)
+        for (i64 k = 0; k < kg4; k += 4) Isa::dot(kc, gx + k * ld, ld, vx + c0 * ld, ld, ax + c0 * kg4 + k, kg4);
+    }
+  }
+}
+
+SVERTKA_CONV_ENTRIES(filter_task)
+
+// gw += Gᵀ M G for the filters k of group gi (task gi·Kg + k), M summed over the parts in order.
+template <class T>
+struct FoldCtx {
+  const Setup* s;
+  const T* part;
+  i64 parts, cgp, kg4;
+  T* gw;
+};
+template <class T>
+void fold_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const FoldCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const i64 gi = t / s.Kg, k = t % s.Kg, per_part = s.G * 16 * c.cgp * c.kg4;
+  for (i64 ci = 0; ci < s.Cg; ++ci) {
+    T m[4][4];
+    for (int xi = 0; xi < 16; ++xi) {
+      const T* p = c.part + ((gi * 16 + xi) * c.cgp + ci) * c.kg4 + k;
+      T sum = p[0];
+      for (i64 q = 1; q < c.parts; ++q) sum += p[q * per_part];
+      m[xi / 4][xi % 4] = sum;
+    }
+    // Gᵀ M G, Gᵀ = [[1, ½, ½, 0], [0, ½, −½, 0], [0, ½, ½, 1]]
+    constexpr T h = T(0.5);
+    T r[3][4];
+    for (int b = 0; b < 4; ++b) {
+      r[0][b] = m[0][b] + h * (m[1][b] + m[2][b]);
+      r[1][b] = h * (m[1][b] - m[2][b]);
+      r[2][b] = h * (m[1][b] + m[2][b]) + m[3][b];
+    }
+    T* out = c.gw + ((gi * s.Kg + k) * s.Cg + ci) * 9;
+    for (int a = 0; a < 3; ++a) {
+      out[a * 3 + 0] += r[a][0] + h * (r[a][1] + r[a][2]);
+      out[a * 3 + 1] += h * (r[a][1] - r[a][2]);
+      out[a * 3 + 2] += h * (r[a][1] + r[a][2]) + r[a][3];
+    }
+  }
+}
+
+// The blocks of at most `block` tiles of every phase of g's output, in order, into `out` (when not
+// null); returns their count.
+i64 make_items(const Conv2dGeometry& g, i64 block, Item* out) {
+  i64 count = 0;
+  for (i64 ph = 0; ph < std::min(g.dilation.h, g.Ho); ++ph)
+    for (i64 pw = 0; pw < std::min(g.dilation.w, g.Wo); ++pw) {
+      const i64 hs = ceil_div(g.Ho - ph, g.dilation.h), ws = ceil_div(g.Wo - pw, g.dilation.w);
+      const i64 th = ceil_div(hs, 2), tw = ceil_div(ws, 2), tiles = th * tw, nb = ceil_div(tiles, block);
+      for (i64 bi = 0; bi < nb; ++bi, ++count)
+        if (out) out[count] = {ph, pw, hs, ws, th, tw, bi * tiles / nb, (bi + 1) * tiles / nb};
+    }
+  return count;
+}
+
 // y (=|+=) the convolution of x by the filters `w` through F(2 × 2, 3 × 3) for geometry s; `flipped`:
 // w is the original layer's weight and this is its transposed convolution (filter k, channel c of
 // this geometry is w[c, k] turned by 180°).
@@ -295,22 +492,9 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
             u[((gi * 16 + a * 4 + bb) * rows + k / mr * mr) * Cg + ci * mr + k % mr] =
                 gw[a][0] * Gm[bb][0] + gw[a][1] * Gm[bb][1] + gw[a][2] * Gm[bb][2];
       }
-  // the blocks of tiles of every phase
-  const i64 nph = std::min(g.dilation.h, g.Ho), npw = std::min(g.dilation.w, g.Wo);
-  const auto tiles_of = [&](i64 ph, i64 pw, i64& hs, i64& wsz, i64& th, i64& tw) {
-    hs = ceil_div(g.Ho - ph, g.dilation.h), wsz = ceil_div(g.Wo - pw, g.dilation.w);
-    th = ceil_div(hs, 2), tw = ceil_div(wsz, 2);
-    return ceil_div(th * tw, tile_block);
-  };
-  i64 ni = 0, hs, wsz, th, tw;
-  for (i64 ph = 0; ph < nph; ++ph)
-    for (i64 pw = 0; pw < npw; ++pw) ni += tiles_of(ph, pw, hs, wsz, th, tw);
-  Item* items = workspace().call_part.get<Item>(ni);
-  for (i64 ph = 0, i = 0; ph < nph; ++ph)
-    for (i64 pw = 0; pw < npw; ++pw) {
-      const i64 nb = tiles_of(ph, pw, hs, wsz, th, tw), count = th * tw;
-      for (i64 bi = 0; bi < nb; ++bi) items[i++] = {ph, pw, hs, wsz, th, tw, bi * count / nb, (bi + 1) * count / nb};
-    }
+  const i64 ni = make_items(g, tile_block, nullptr);
+  Item* items = workspace().call_items.get<Item>(ni);
+  make_items(g, tile_block, items);
   const Ctx<T> c{&s, items, ni, x, u, b, y, tiles, balanced(Cg, depth_max, 1), accumulate};
   run_tasks(g.N * s.G * ni, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
 }
@@ -347,9 +531,29 @@ void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
   run(s, gy, w, true, static_cast<const T*>(nullptr), gx, true);
 }
 
+// Partial sums of M per part (a fixed number, by shape) and group, added in part order by fold_task.
+template <class T>
+void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
+  const auto& g = s.g;
+  const Kernel kern = pick_filter_task<T>();
+  const i64 cgp = round_up(s.Cg, kern.dot_cols), kg4 = round_up(s.Kg, 4);
+  const i64 ni = make_items(g, filter_block, nullptr);
+  Item* items = workspace().call_items.get<Item>(ni);
+  make_items(g, filter_block, items);
+  const i64 count = g.N * ni, per_part = s.G * 16 * cgp * kg4;
+  const i64 parts = std::clamp<i64>(part_elems / per_part, 1, std::min<i64>(max_parts, count));
+  T* part = workspace().call_part.get<T>(parts * per_part);
+  const FilterCtx<T> c{&s, items, ni, parts, count, x, gy, part, cgp, kg4};
+  run_tasks(parts * s.G, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
+  const FoldCtx<T> f{&s, part, parts, cgp, kg4, gw};
+  run_tasks(s.G * s.Kg, 16.0 * static_cast<double>(parts * per_part), &fold_task<T>, &f);
+}
+
 template void forward<float>(const Setup&, const float*, const float*, const float*, float*);
 template void forward<double>(const Setup&, const double*, const double*, const double*, double*);
 template void backward_data<float>(const Conv2dGeometry&, const float*, const float*, float*);
 template void backward_data<double>(const Conv2dGeometry&, const double*, const double*, double*);
+template void backward_filter<float>(const Setup&, const float*, const float*, float*);
+template void backward_filter<double>(const Setup&, const double*, const double*, double*);
 
 }  // namespace svertka::kernels::conv::winograd

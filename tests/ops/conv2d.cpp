@@ -141,7 +141,8 @@ const Case value_cases[] = {
 };
 
 // 3 × 3 at stride 1 for the Winograd path: 2 × 2 output tiles per phase of the dilation, blocks of 48
-// tiles, the data gradient as a convolution of gY when the padding is zeros of at most 2·dilation
+// tiles (256 in the weight gradient, in up to 8 parts), the data gradient as a convolution of gY when
+// the padding is zeros of at most 2·dilation
 const Case winograd_cases[] = {
     {2, 3, 9, 8, 4, 3, 3, {1, 1}, {1, 1}, {1, 2, 0, 1}, 1},     // asymmetric padding, odd output rows
     {2, 6, 13, 17, 8, 3, 3, {1, 1}, {2, 2}, {2, 2, 2, 2}, 2},   // dilation 2: four phases; groups
@@ -152,6 +153,7 @@ const Case winograd_cases[] = {
     {2, 5, 1, 9, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 0, 2}, 1},     // one output row
     {1, 3, 5, 5, 2, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
     {1, 4, 4, 70, 3, 3, 3, {1, 1}, {1, 2}, {1, 1, 2, 2}, 1},    // rows of 35 tiles: vectors and a tail
+    {3, 3, 45, 46, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},   // weight gradient: 3 blocks per image, 9 in 8 parts
 };
 
 }  // namespace
@@ -247,6 +249,7 @@ BOOST_AUTO_TEST_CASE(winograd_runs_3x3_layers_of_32_channels_or_more_in_float_on
     return sv::ops::Conv2d{o}.geometry({4, C, 20, 20}, {K, C / o.groups, 3, 3});
   };
   using sv::kernels::conv2d_backward_data_algorithm;
+  using sv::kernels::conv2d_backward_filter_algorithm;
   using sv::kernels::conv2d_forward_algorithm;
   const sv::Conv2dOptions same{.padding = sv::Padding2d::all(1)};
   const auto wino = Conv2dAlgo::winograd;
@@ -254,6 +257,11 @@ BOOST_AUTO_TEST_CASE(winograd_runs_3x3_layers_of_32_channels_or_more_in_float_on
     const bool avx2 = sv::kernels::conv2d_isa() == Conv2dIsa::avx2;
     BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, same)) == wino) == avx2));
     BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 64, same)) == wino) == avx2));
+    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(geom(64, 64, same)) == wino) == avx2));
+    // the weight gradient only up to 128 × 128 channels and filters per group
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(256, 128, same)) == wino) == avx2));
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(256, 128, same)) == Conv2dAlgo::gemm));
+    BOOST_TEST((conv2d_backward_filter_algorithm<double>(geom(64, 64, same)) == Conv2dAlgo::gemm));
     BOOST_TEST(((conv2d_forward_algorithm<float>(geom(32, 48, same)) == wino) == avx2));
     // not in double, not with fewer than 32 channels or filters per group, not strided
     BOOST_TEST((conv2d_forward_algorithm<double>(geom(64, 64, same)) != wino));
@@ -264,12 +272,14 @@ BOOST_AUTO_TEST_CASE(winograd_runs_3x3_layers_of_32_channels_or_more_in_float_on
     // the data gradient only with zero padding of at most 2·dilation
     const sv::Conv2dOptions reflect{.padding = sv::Padding2d::all(1), .pad_mode = PadMode::reflect};
     BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, reflect)) == wino) == avx2));
+    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(geom(64, 64, reflect)) == wino) == avx2));
     BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 64, reflect)) == Conv2dAlgo::gemm));
     BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 64, {.padding = {3, 1, 1, 1}})) == Conv2dAlgo::gemm));
     // forced
     auto forced = geom(8, 8, {.padding = {3, 1, 1, 1}, .algo = wino});
     BOOST_TEST((conv2d_forward_algorithm<double>(forced) == wino));
     BOOST_TEST((conv2d_backward_data_algorithm<double>(forced) == Conv2dAlgo::gemm));
+    BOOST_TEST((conv2d_backward_filter_algorithm<double>(forced) == wino));
     BOOST_TEST((conv2d_backward_data_algorithm<double>(geom(8, 8, {.padding = {2, 1, 0, 1}, .algo = wino})) == wino));
   });
 }

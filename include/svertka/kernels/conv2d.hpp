@@ -97,6 +97,12 @@ Conv2dAlgo conv2d_forward_algorithm(const Conv2dGeometry& g);
 template <class T>
 Conv2dAlgo conv2d_backward_data_algorithm(const Conv2dGeometry& g);
 
+//! The algorithm `conv2d_backward_filter<T>` runs for `g`: `winograd` (F(3 × 3, 2 × 2): the same
+//! transform of the input tiles, ∂L/∂y tiles of 2 × 2 as the filters) when forced on 3 × 3 filters
+//! at stride 1, or with `algo = automatic` where the forward pass runs it; else `conv2d_algorithm(g)`.
+template <class T>
+Conv2dAlgo conv2d_backward_filter_algorithm(const Conv2dGeometry& g);
+
 //! y = conv(x, w) + b. `b` may be null (no bias). y is only written.
 //! @throws OptionError / ShapeError when the geometry is inconsistent: a size ≤ 0, negative padding,
 //! channels or filters not divisible by groups, Ho / Wo not the output size, a plane of 2³¹ pixels.
