@@ -262,6 +262,17 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
           store_interleaved(y0 + 2 * j, yv[0][0], yv[0][1], c.accumulate);
           store_interleaved(y1 + 2 * j, yv[1][0], yv[1][1], c.accumulate);
         }
+      else if (two_rows)  // dilated: the outputs of a vector of tiles lie 2·dw apart, stored one by one
+        for (; j + vl <= jf; j += vl) {
+          V<T> yv[2][2];
+          output_tiles<T>(mk + j, ms, bias, yv);
+          for (i64 l = 0; l < vl; ++l)
+            for (int i = 0; i < 2; ++i)
+              for (int q = 0; q < 2; ++q) {
+                T* p = (i == 0 ? y0 : y1) + (2 * (j + l) + q) * dw;
+                *p = c.accumulate ? *p + yv[i][q][l] : yv[i][q][l];
+              }
+        }
       for (; j < j1; ++j) {
         const T* p = mk + j;
         T s0[4], s1[4];
