@@ -23,8 +23,9 @@
 //!   and the weight gradient of 8 to 32 filters over a shallow depth (LeNet's second layer).
 //! - `winograd`: F(2 × 2, 3 × 3) for 3 × 3 filters at stride 1 (any dilation, groups, padding mode):
 //!   each 2 × 2 tile of outputs from a 4 × 4 tile of input with 16 multiplications per filter and
-//!   channel instead of 36; the forward pass, and the data gradient when the padding is zeros of at
-//!   most 2·dilation on each side (it is then a convolution of ∂L/∂y by the turned filters).
+//!   channel instead of 36; the forward pass, the data gradient when the padding is zeros of at most
+//!   2·dilation on each side (it is then a convolution of ∂L/∂y by the turned filters), and the
+//!   weight gradient (F(3 × 3, 2 × 2): ∂L/∂y tiles of 2 × 2 as the filters).
 //!
 //! Every kernel uses up to `num_threads()` threads for large problems and none for small ones; the
 //! work is split into tasks fixed by the shape alone, and sums over images are taken in a fixed
@@ -42,10 +43,10 @@ namespace svertka::kernels {
 //! pixels (few input channels or filters per group); `lanes`: a vector of filters per output pixel
 //! and each input value broadcast, nothing packed but the weights, for the forward pass and the
 //! filter gradient (few filters over a shallow depth, e.g. LeNet's second layer); its data gradient
-//! runs the GEMM path. `winograd`: F(2 × 2, 3 × 3) for the forward pass and (zero padding of at most
-//! 2·dilation) the data gradient of 3 × 3 filters at stride 1, the GEMM path for the rest; forced on
-//! another geometry, the forward pass throws `OptionError`. Its results differ from the other
-//! algorithms' by rounding only (about 1e-6 relative in float).
+//! runs the GEMM path. `winograd`: F(2 × 2, 3 × 3) for the forward pass, the weight gradient and (zero
+//! padding of at most 2·dilation) the data gradient of 3 × 3 filters at stride 1, the GEMM path for
+//! the rest; forced on another geometry, the forward pass throws `OptionError`. Its results differ
+//! from the other algorithms' by rounding only (about 1e-6 relative in float).
 enum class Conv2dAlgo { automatic, gemm, direct, lanes, winograd };
 
 //! The sizes of one convolution. `Ho`, `Wo` must equal the PyTorch output size
@@ -99,7 +100,9 @@ Conv2dAlgo conv2d_backward_data_algorithm(const Conv2dGeometry& g);
 
 //! The algorithm `conv2d_backward_filter<T>` runs for `g`: `winograd` (F(3 × 3, 2 × 2): the same
 //! transform of the input tiles, ∂L/∂y tiles of 2 × 2 as the filters) when forced on 3 × 3 filters
-//! at stride 1, or with `algo = automatic` where the forward pass runs it; else `conv2d_algorithm(g)`.
+//! at stride 1, or with `algo = automatic` where the forward pass runs it and there are at most 128 × 128
+//! channels × filters per group (more leave too few partial sums to spread over the threads); else
+//! `conv2d_algorithm(g)`.
 template <class T>
 Conv2dAlgo conv2d_backward_filter_algorithm(const Conv2dGeometry& g);
 
