@@ -48,11 +48,11 @@
 namespace svertka::kernels::conv::winograd {
 namespace {
 
-constexpr i64 tile_block = 48;  // tiles per task: B panels and products of 16 positions stay in L2
-constexpr i64 depth_max = 256;  // channels per micro-kernel call (as the GEMM path's depth chunk)
-constexpr i64 filter_block = 256;               // tiles per block of the weight gradient (its product's depth)
-constexpr i64 max_parts = 8;                   // the weight gradient's partial sums: at most 8,
-constexpr i64 part_elems = i64{1} << 22;       // of at most 4 Mi values in all
+constexpr i64 tile_block = 48;            // tiles per task: B panels and products of 16 positions in L2
+constexpr i64 depth_max = 256;            // channels per micro-kernel call (the GEMM path's depth chunk)
+constexpr i64 filter_block = 256;         // tiles per block of the weight gradient (its products' depth)
+constexpr i64 max_parts = 8;              // the weight gradient's partial sums: at most 8,
+constexpr i64 part_elems = i64{1} << 22;  // of at most 4 Mi values in all
 
 // One phase's block of tiles: tiles [t0, t1) of the phase's th × tw tile grid.
 struct Item {
@@ -222,7 +222,9 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   T* pad = tmp + 16 * ts;
   // input transform, channel by channel: whole vectors of tiles along each tile row into tmp (the
   // lanes past a row's end are overwritten by the next row or lie past the block), then into the
-  // panels
+  // panels; the columns past the block are zero until a vector writes them, so that the products
+  // of the last panel's unused columns (never read) only ever see finite values
+  for (i64 xi = 0; xi < 16; ++xi) std::fill(tmp + xi * ts + nt, tmp + (xi + 1) * ts, T(0));
   for (i64 ci = 0; ci < Cg; ++ci) {
     transform_plane(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, tmp, ts);
     for (i64 xi = 0; xi < 16; ++xi)
