@@ -273,9 +273,10 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b,
 
 template <class T>
 void conv2d_backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
-  if (conv::choose_data<T>(g) == Conv2dAlgo::winograd) return conv::winograd::backward_data(g, w, gy, gx);
+  const Conv2dAlgo a = conv::choose_data<T>(g);
+  if (a == Conv2dAlgo::winograd) return conv::winograd::backward_data(g, w, gy, gx);
   const conv::Setup s = conv::make_setup(g);
-  if (conv::choose(g) == Conv2dAlgo::direct)
+  if (a == Conv2dAlgo::direct)
     conv::direct::backward_data(s, w, gy, gx);
   else
     conv::gemm::backward_data(s, w, gy, gx);

@@ -70,32 +70,41 @@ struct Ctx {
   bool accumulate;  // y += the result (the data gradient) instead of y = it
 };
 
-// dst[0 .. 2·len): the padded sub-grid row of plane `x` at padded row qh, phase column pw: even
-// sub-grid columns (pw + 2m·dw) in dst[0 .. len), odd ones in dst[len .. 2·len); zero outside the
-// padded input.
+// dst[0 .. 2·len): the sub-grid columns pw + m·dw of `row`, even m in dst[0 .. len), odd m in
+// dst[len .. 2·len), zero at or past column `n`.
+template <class T>
+SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst) {
+  row += pw;
+  // m < inside: both columns in the row, (2m + 1)·dw ≤ last = n − 1 − pw
+  const i64 last = (n - 1 - pw) / dw, inside = std::min(len, n - 1 - pw >= dw ? (last - 1) / 2 + 1 : 0);
+  if (dw == 1) {
+    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m], dst[len + m] = row[2 * m + 1];
+  } else {
+    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m * dw], dst[len + m] = row[(2 * m + 1) * dw];
+  }
+  for (i64 m = inside; m < len; ++m) {
+    const i64 q0 = 2 * m * dw, q1 = q0 + dw;
+    dst[m] = pw + q0 < n ? row[q0] : T(0);
+    dst[len + m] = pw + q1 < n ? row[q1] : T(0);
+  }
+}
+
+// The padded sub-grid row of plane `x` at padded row qh, phase column pw (split as above; zero
+// outside the padded input), built in `pad` with zeros past Q up to the last column read (2·len·dw
+// + pw values or Q), so that every column of the split is read without a bound check.
 template <class T>
 SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, i64 qh, i64 pw, i64 len, T* pad, T* dst) {
   const auto& g = s.g;
-  const i64 qh_end = g.Ho + 2 * g.dilation.h, dw = g.dilation.w;
+  const i64 qh_end = g.Ho + 2 * g.dilation.h;
   const i64 ih = qh < qh_end ? pad_source(qh - g.padding.top, g.H, g.mode) : -1;
   if (ih < 0) {
     std::fill_n(dst, 2 * len, T(0));
     return;
   }
   pad_row(s, x + ih * g.W, pad);
-  const i64 n = 2 * len * dw + pw;
-  std::fill(pad + s.Q, pad + std::max(s.Q, n), T(0));
-  if (dw == 1 && pw == 0) {
-    for (i64 m = 0; m < len; ++m) {
-      dst[m] = pad[2 * m];
-      dst[len + m] = pad[2 * m + 1];
-    }
-    return;
-  }
-  for (i64 m = 0; m < len; ++m) {
-    dst[m] = pad[pw + 2 * m * dw];
-    dst[len + m] = pad[pw + (2 * m + 1) * dw];
-  }
+  const i64 n = std::max(s.Q, 2 * len * g.dilation.w + pw);
+  std::fill(pad + s.Q, pad + n, T(0));
+  split(pad, n, pw, g.dilation.w, len, dst);
 }
 
 // 32 bytes of T as a GCC vector (AVX registers in the AVX2 and AVX-512 entries, narrower code in the
@@ -217,7 +226,7 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   Workspace& ws = workspace();
   T* v = ws.task_b.get<T>(16 * vs);
   T* m = ws.task_c.get<T>(16 * ms);
-  T* split = ws.task_a.get<T>(nrows * 2 * len + 16 * ts + 2 * len * dw + dw + s.Q + nr);
+  T* split = ws.task_a.get<T>(nrows * 2 * len + 16 * ts + s.Q + 2 * len * dw + dw);
   T* tmp = split + nrows * 2 * len;
   T* pad = tmp + 16 * ts;
   // input transform, channel by channel: whole vectors of tiles along each tile row into tmp (the
@@ -333,29 +342,13 @@ SVERTKA_CONV_INLINE void gy_tiles(const T* const* e, const T* const* o, i64 j, T
   }
 }
 
-// dst[0 .. 2·len): row oh of a ∂L/∂y plane at phase column pw, even sub-grid columns then odd ones,
-// zero outside the plane (oh ≥ Ho: a zero row).
+// Row oh of a ∂L/∂y plane at phase column pw, split as above (oh ≥ Ho: a zero row).
 template <class T>
 SVERTKA_CONV_INLINE void split_gy_row(const Setup& s, const T* plane, i64 oh, i64 pw, i64 len, T* dst) {
-  const auto& g = s.g;
-  const i64 dw = g.dilation.w;
-  if (oh >= g.Ho) {
+  if (oh >= s.g.Ho)
     std::fill_n(dst, 2 * len, T(0));
-    return;
-  }
-  const T* row = plane + oh * g.Wo + pw;
-  // m < inside: both columns in the row, (2m + 1)·dw ≤ last = Wo − 1 − pw
-  const i64 last = (g.Wo - 1 - pw) / dw, inside = std::min(len, last >= 1 ? (last - 1) / 2 + 1 : 0);
-  if (dw == 1) {
-    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m], dst[len + m] = row[2 * m + 1];
-  } else {
-    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m * dw], dst[len + m] = row[(2 * m + 1) * dw];
-  }
-  for (i64 m = inside; m < len; ++m) {
-    const i64 q0 = 2 * m * dw, q1 = q0 + dw;
-    dst[m] = pw + q0 < g.Wo ? row[q0] : T(0);
-    dst[len + m] = pw + q1 < g.Wo ? row[q1] : T(0);
-  }
+  else
+    split(plane + oh * s.g.Wo, s.g.Wo, pw, s.g.dilation.w, len, dst);
 }
 
 template <class Isa, class T>
@@ -382,7 +375,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   Workspace& ws = workspace();
   T* v = ws.task_b.get<T>(16 * vsz);
   T* gh = ws.task_c.get<T>(16 * gsz);
-  T* split = ws.task_a.get<T>(nrows_max * 2 * len + 2 * len * g.dilation.w + g.dilation.w + s.Q + nr);
+  T* split = ws.task_a.get<T>(nrows_max * 2 * len + s.Q + 2 * len * g.dilation.w + g.dilation.w);
   T* pad = split + nrows_max * 2 * len;
   T* acc = c.part + (part * s.G + gi) * 16 * cgp * kg4;
   std::fill_n(acc, 16 * cgp * kg4, T(0));
@@ -396,7 +389,6 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
     for (i64 ci = 0; ci < Cg; ++ci) {
       T* row = v + ci * ld;
       transform_plane(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, row, vsz);
-      for (i64 xi = 0; xi < 16; ++xi) std::fill(row + xi * vsz + nt, row + xi * vsz + kc, T(0));
     }
     for (i64 k = 0; k < Kg; ++k) {
       const T* plane = c.gy + (n * g.K + gi * Kg + k) * s.P;
@@ -411,6 +403,8 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
         for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
           gy_tiles<T>(e, o, j, row + col, gsz);
       }
+      // Ĝ is zero on the columns [nt, kc) the dot products run over past the block, so V's values
+      // there (finite: from the split rows or earlier blocks) add nothing
       for (i64 xi = 0; xi < 16; ++xi) std::fill(row + xi * gsz + nt, row + xi * gsz + kc, T(0));
     }
     for (i64 xi = 0; xi < 16; ++xi) {
