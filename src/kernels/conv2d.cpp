@@ -87,9 +87,10 @@ Conv2dAlgo choose(const Conv2dGeometry& g) {
 }
 
 namespace {
-// F(2 × 2, 3 × 3) (conv2d_winograd.cpp) in place of a GEMM-path forward or data gradient: float on
-// AVX2 (measured there: 1.4-1.6x the direct / GEMM paths on 3 × 3 layers of 64-256 channels at 28 ×
-// 28 to 64 × 64, level at 32 channels and at 16), at least 32 channels and filters per group
+// F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) (conv2d_winograd.cpp) in place of a GEMM-path forward or data
+// gradient: float on AVX2 (measured there at 2 threads: 3 × 3, 1.4-1.6x the direct / GEMM paths at
+// 64-256 channels on 14 × 14 to 64 × 64, level at 32 channels and at 16; 5 × 5, 1.3-2.2x at 32-128
+// channels on 14 × 14 to 32 × 32), at least 32 channels and filters per group
 template <class T>
 bool winograd_pays(const Conv2dGeometry& g) {
   return std::is_same_v<T, float> && isa() == Conv2dIsa::avx2 && winograd::applies(g) && g.C / g.groups >= 32 &&
@@ -120,10 +121,11 @@ template Conv2dAlgo choose_forward<double>(const Conv2dGeometry&);
 
 template <class T>
 Conv2dAlgo choose_data(const Conv2dGeometry& g) {
-  if (g.algo == Conv2dAlgo::winograd) return winograd::applies_data(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
+  if (g.algo == Conv2dAlgo::winograd) return winograd::applies(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
   const Conv2dAlgo a = choose(g);
-  if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g) && winograd::applies_data(g))
-    return Conv2dAlgo::winograd;
+  // with padding other than zeros, through the gradient of the padded input (2 threads: replicate_5x5
+  // 6.3 -> 4.6-5.6 ms, dilated_reflect 16.6-19.5 -> 13.4-13.6 ms against the GEMM path)
+  if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g)) return Conv2dAlgo::winograd;
   return a == Conv2dAlgo::lanes ? Conv2dAlgo::gemm : a;
 }
 template Conv2dAlgo choose_data<float>(const Conv2dGeometry&);
@@ -133,10 +135,14 @@ template <class T>
 Conv2dAlgo choose_filter(const Conv2dGeometry& g) {
   if (g.algo == Conv2dAlgo::winograd) return winograd::applies(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
   const Conv2dAlgo a = choose(g);
-  // its partial sums are 16·Cg·Kg values per part: up to 128 × 128 there are 8 parts to spread over
-  // the threads (256 × 256 at 14 × 14: 3 parts, 5% slower than the GEMM path)
+  // its partial sums are α²·Cg·Kg values per part: up to 128 × 128 there are 7-8 parts to spread
+  // over the threads (256 × 256 at 14 × 14: 3 parts, 5% slower than the GEMM path). The depth of its
+  // products is the tiles of one image: 3 × 3 filters gain from 28 × 28 outputs on (0.7-0.8x the
+  // GEMM path's time at 128 channels) and lose at 20 × 20 and below (1.1-1.4x at 64-128 channels);
+  // 5 × 5 gain at 16 × 16 (0.8x at 32 channels) and lose at 14 × 14 (1.2-1.4x at 64-128)
+  const i64 min_outputs = g.R == 3 ? 28 * 28 : 16 * 16;
   if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g) &&
-      (g.C / g.groups) * (g.K / g.groups) <= 128 * 128)
+      (g.C / g.groups) * (g.K / g.groups) <= 128 * 128 && g.Ho * g.Wo >= min_outputs)
     return Conv2dAlgo::winograd;
   return a;
 }

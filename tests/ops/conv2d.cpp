@@ -20,10 +20,11 @@ constexpr std::array<Conv2dAlgo, 3> all_algos{Conv2dAlgo::gemm, Conv2dAlgo::dire
 const char* algo_name(Conv2dAlgo a) {
   return a == Conv2dAlgo::gemm ? "gemm" : a == Conv2dAlgo::direct ? "direct" : a == Conv2dAlgo::lanes ? "lanes" : "winograd";
 }
-// Every algorithm that runs a layer of R × S filters at this stride: winograd only takes 3 × 3 at stride 1.
+// Every algorithm that runs a layer of R × S filters at this stride: winograd only takes 3 × 3 and 5 × 5
+// at stride 1.
 std::vector<Conv2dAlgo> algos_for(std::int64_t R, std::int64_t S, sv::Size2d stride) {
   std::vector<Conv2dAlgo> a(all_algos.begin(), all_algos.end());
-  if (R == 3 && S == 3 && stride.h == 1 && stride.w == 1) a.push_back(Conv2dAlgo::winograd);
+  if (R == S && (R == 3 || R == 5) && stride.h == 1 && stride.w == 1) a.push_back(Conv2dAlgo::winograd);
   return a;
 }
 
@@ -140,9 +141,10 @@ const Case value_cases[] = {
     {2, 2, 45, 40, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // blocks of 11 output rows and one of 1
 };
 
-// 3 × 3 at stride 1 for the Winograd path: 2 × 2 output tiles per phase of the dilation, blocks of 48
-// tiles (256 in the weight gradient, in up to 8 parts), the data gradient as a convolution of gY when
-// the padding is zeros of at most 2·dilation
+// 3 × 3 and 5 × 5 at stride 1 for the Winograd path: 2 × 2 output tiles per phase of the dilation,
+// blocks of about 48 tiles (256 in the weight gradient, in up to 8 parts), the data gradient as a
+// convolution of gY on the input's pixels when the padding is zeros of at most (r − 1)·dilation, else
+// on the padded input, folded
 const Case winograd_cases[] = {
     {2, 3, 9, 8, 4, 3, 3, {1, 1}, {1, 1}, {1, 2, 0, 1}, 1},     // asymmetric padding, odd output rows
     {2, 6, 13, 17, 8, 3, 3, {1, 1}, {2, 2}, {2, 2, 2, 2}, 2},   // dilation 2: four phases; groups
@@ -154,6 +156,15 @@ const Case winograd_cases[] = {
     {1, 3, 5, 5, 2, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
     {1, 4, 4, 70, 3, 3, 3, {1, 1}, {1, 2}, {1, 1, 2, 2}, 1},    // rows of 35 tiles: vectors and a tail
     {3, 3, 45, 46, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},   // weight gradient: 3 blocks per image, 9 in 8 parts
+    {2, 3, 11, 10, 4, 5, 5, {1, 1}, {1, 1}, {2, 3, 0, 1}, 1},   // 5 × 5: asymmetric padding, odd output rows
+    {2, 6, 17, 19, 8, 5, 5, {1, 1}, {2, 2}, {4, 4, 4, 4}, 2},   // dilation 2: four phases; groups
+    {1, 4, 15, 12, 5, 5, 5, {1, 1}, {3, 1}, {6, 1, 2, 3}, 1},   // dilation 3 × 1, uneven phases
+    {3, 8, 30, 33, 20, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},  // blocks of 48 and 16 tiles, across tile rows
+    {1, 300, 8, 8, 7, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // two depth chunks, 7 filters
+    {1, 2, 3, 4, 5, 5, 5, {1, 1}, {1, 1}, {5, 6, 7, 4}, 1},     // padding wider than 4 and than the input
+    {2, 3, 5, 6, 2, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
+    {1, 4, 6, 74, 3, 5, 5, {1, 1}, {1, 2}, {2, 2, 4, 4}, 1},    // rows of 35 tiles: vectors and a tail
+    {3, 3, 45, 46, 4, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // weight gradient: 3 blocks per image, 9 in 8 parts
 };
 
 }  // namespace
@@ -172,12 +183,15 @@ BOOST_AUTO_TEST_CASE(winograd_values_and_gradients_match_a_naive_reference) {
   });
 }
 
-BOOST_AUTO_TEST_CASE(winograd_takes_only_3x3_filters_at_stride_1) {
+BOOST_AUTO_TEST_CASE(winograd_takes_only_3x3_and_5x5_filters_at_stride_1) {
   auto run = [](const sv::Shape& ws, sv::Size2d stride) {
     const sv::Conv2dOptions o{.stride = stride, .padding = sv::Padding2d::all(1), .algo = Conv2dAlgo::winograd};
     return tp::conv2d(tp::constant(random<double>({1, 2, 8, 8}, 51)), tp::constant(random<double>(ws, 52)), o);
   };
-  BOOST_CHECK_EXCEPTION(run({3, 2, 5, 5}, {1, 1}), sv::OptionError, message_has({"Winograd", "3 × 3", "5 × 5"}));
+  BOOST_CHECK_EXCEPTION(run({3, 2, 7, 7}, {1, 1}), sv::OptionError,
+                        message_has({"Winograd", "3 × 3 or 5 × 5", "7 × 7", "stride (1, 1)"}));
+  BOOST_CHECK_EXCEPTION(run({3, 2, 3, 5}, {1, 1}), sv::OptionError, message_has({"Winograd", "3 × 5"}));
+  BOOST_CHECK_EXCEPTION(run({3, 2, 5, 5}, {2, 1}), sv::OptionError, message_has({"Winograd", "5 × 5", "stride (2, 1)"}));
   BOOST_CHECK_EXCEPTION(run({3, 2, 3, 3}, {2, 1}), sv::OptionError, message_has({"Winograd", "stride (2, 1)"}));
   tp::clear();
 }
@@ -220,9 +234,9 @@ BOOST_AUTO_TEST_CASE(the_algorithm_is_chosen_by_shape) {
 }
 
 BOOST_AUTO_TEST_CASE(the_forward_pass_of_a_gemm_shape_with_full_rows_runs_direct) {
-  // [N, C, W, W] input, K filters of 5×5, padding 2 (Wo = W)
+  // [N, C, W, W] input, K filters of 7×7 (no Winograd path), padding 3 (Wo = W)
   auto geom = [](std::int64_t C, std::int64_t W, std::int64_t K, sv::kernels::Conv2dAlgo a = Conv2dAlgo::automatic) {
-    auto g = sv::ops::Conv2d{{.padding = sv::Padding2d::all(2)}}.geometry({4, C, W, W}, {K, C, 5, 5});
+    auto g = sv::ops::Conv2d{{.padding = sv::Padding2d::all(3)}}.geometry({4, C, W, W}, {K, C, 7, 7});
     g.algo = a;
     return g;
   };
@@ -237,50 +251,65 @@ BOOST_AUTO_TEST_CASE(the_forward_pass_of_a_gemm_shape_with_full_rows_runs_direct
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 33, 64)) == Conv2dAlgo::gemm));     // 33 of 48
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 28, 64)) == Conv2dAlgo::gemm));     // two vectors
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 14, 64)) == Conv2dAlgo::gemm));     // one vector
-  BOOST_TEST((conv2d_forward_algorithm<float>(geom(128, 32, 128)) == Conv2dAlgo::gemm));   // 128·128·25 > 2^18
+  BOOST_TEST((conv2d_forward_algorithm<float>(geom(128, 32, 128)) == Conv2dAlgo::gemm));   // 128·128·49 > 2^18
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 56, 64, Conv2dAlgo::gemm)) == Conv2dAlgo::gemm));  // forced
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(6, 56, 16)) == Conv2dAlgo::lanes));     // not a GEMM shape
   BOOST_CHECK_THROW(conv2d_forward_algorithm<float>(sv::kernels::Conv2dGeometry{}), sv::ShapeError);
 }
 
-BOOST_AUTO_TEST_CASE(winograd_runs_3x3_layers_of_32_channels_or_more_in_float_on_avx2) {
+BOOST_AUTO_TEST_CASE(winograd_runs_3x3_and_5x5_layers_of_32_channels_or_more_in_float_on_avx2) {
   using sv::kernels::Conv2dIsa;
-  auto geom = [](std::int64_t C, std::int64_t K, sv::Conv2dOptions o) {
-    return sv::ops::Conv2d{o}.geometry({4, C, 20, 20}, {K, C / o.groups, 3, 3});
+  // C channels, K filters of r × r on 4 images of hw × hw
+  auto geom = [](std::int64_t C, std::int64_t K, sv::Conv2dOptions o, std::int64_t r = 3, std::int64_t hw = 28) {
+    return sv::ops::Conv2d{o}.geometry({4, C, hw, hw}, {K, C / o.groups, r, r});
   };
   using sv::kernels::conv2d_backward_data_algorithm;
   using sv::kernels::conv2d_backward_filter_algorithm;
   using sv::kernels::conv2d_forward_algorithm;
-  const sv::Conv2dOptions same{.padding = sv::Padding2d::all(1)};
+  const sv::Conv2dOptions same{.padding = sv::Padding2d::all(1)}, same5{.padding = sv::Padding2d::all(2)};
   const auto wino = Conv2dAlgo::winograd;
   for_each_isa([&] {
     const bool avx2 = sv::kernels::conv2d_isa() == Conv2dIsa::avx2;
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, same)) == wino) == avx2));
-    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 64, same)) == wino) == avx2));
-    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(geom(64, 64, same)) == wino) == avx2));
-    // the weight gradient only up to 128 × 128 channels and filters per group
+    for (const auto& g : {geom(64, 64, same), geom(32, 32, same5, 5, 16)}) {
+      BOOST_TEST(((conv2d_forward_algorithm<float>(g) == wino) == avx2));
+      BOOST_TEST(((conv2d_backward_data_algorithm<float>(g) == wino) == avx2));
+      BOOST_TEST(((conv2d_backward_filter_algorithm<float>(g) == wino) == avx2));
+    }
+    // the weight gradient only up to 128 × 128 channels and filters per group, and from 28 × 28
+    // outputs (3 × 3) or 16 × 16 (5 × 5) on
     BOOST_TEST(((conv2d_forward_algorithm<float>(geom(256, 128, same)) == wino) == avx2));
     BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(256, 128, same)) == Conv2dAlgo::gemm));
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, same, 3, 27)) == wino) == avx2));
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(64, 64, same, 3, 27)) == Conv2dAlgo::gemm));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 64, same5, 5, 15)) == wino) == avx2));
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(64, 64, same5, 5, 15)) == Conv2dAlgo::gemm));
     BOOST_TEST((conv2d_backward_filter_algorithm<double>(geom(64, 64, same)) == Conv2dAlgo::gemm));
     BOOST_TEST(((conv2d_forward_algorithm<float>(geom(32, 48, same)) == wino) == avx2));
-    // not in double, not with fewer than 32 channels or filters per group, not strided
+    // not in double, not with fewer than 32 channels or filters per group, not strided, not 7 × 7
     BOOST_TEST((conv2d_forward_algorithm<double>(geom(64, 64, same)) != wino));
     BOOST_TEST((conv2d_backward_data_algorithm<double>(geom(64, 64, same)) != wino));
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(16, 64, same)) != wino));
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 64, {.padding = sv::Padding2d::all(1), .groups = 4})) != wino));
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 64, {.stride = {2, 2}, .padding = sv::Padding2d::all(1)})) != wino));
-    // the data gradient only with zero padding of at most 2·dilation
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 64, {.padding = sv::Padding2d::all(3)}, 7)) != wino));
+    // every padding mode and width: the data gradient through the padded input
     const sv::Conv2dOptions reflect{.padding = sv::Padding2d::all(1), .pad_mode = PadMode::reflect};
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, reflect)) == wino) == avx2));
-    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(geom(64, 64, reflect)) == wino) == avx2));
-    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 64, reflect)) == Conv2dAlgo::gemm));
-    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 64, {.padding = {3, 1, 1, 1}})) == Conv2dAlgo::gemm));
-    // forced
-    auto forced = geom(8, 8, {.padding = {3, 1, 1, 1}, .algo = wino});
-    BOOST_TEST((conv2d_forward_algorithm<double>(forced) == wino));
-    BOOST_TEST((conv2d_backward_data_algorithm<double>(forced) == Conv2dAlgo::gemm));
-    BOOST_TEST((conv2d_backward_filter_algorithm<double>(forced) == wino));
-    BOOST_TEST((conv2d_backward_data_algorithm<double>(geom(8, 8, {.padding = {2, 1, 0, 1}, .algo = wino})) == wino));
+    for (const auto& g : {geom(64, 64, reflect), geom(64, 64, {.padding = {3, 1, 1, 1}}),
+                          geom(32, 32, {.padding = sv::Padding2d::all(2), .pad_mode = PadMode::replicate}, 5, 32)}) {
+      BOOST_TEST(((conv2d_forward_algorithm<float>(g) == wino) == avx2));
+      BOOST_TEST(((conv2d_backward_data_algorithm<float>(g) == wino) == avx2));
+      BOOST_TEST(((conv2d_backward_filter_algorithm<float>(g) == wino) == avx2));
+    }
+    // forced: any size, type and instruction set
+    for (const auto& forced : {geom(8, 8, {.padding = {3, 1, 1, 1}, .algo = wino}, 3, 6),
+                               geom(2, 3, {.padding = sv::Padding2d::all(2), .pad_mode = PadMode::circular, .algo = wino}, 5, 5)}) {
+      BOOST_TEST((conv2d_forward_algorithm<double>(forced) == wino));
+      BOOST_TEST((conv2d_backward_data_algorithm<double>(forced) == wino));
+      BOOST_TEST((conv2d_backward_filter_algorithm<double>(forced) == wino));
+    }
+    const auto forced7 = geom(8, 8, {.padding = sv::Padding2d::all(3), .algo = wino}, 7);
+    BOOST_TEST((conv2d_backward_data_algorithm<double>(forced7) == Conv2dAlgo::gemm));
+    BOOST_TEST((conv2d_backward_filter_algorithm<double>(forced7) == Conv2dAlgo::gemm));
   });
 }
 
@@ -497,11 +526,13 @@ BOOST_AUTO_TEST_CASE(repeated_calls_make_no_heap_allocation) {
   const sv::Conv2dOptions o{.padding = sv::Padding2d::all(1), .pad_mode = PadMode::replicate};
   const auto x = random<float>({4, 16, 20, 20}, 41), w = random<float>({24, 16, 3, 3}, 42), b = random<float>({24}, 43);
   const auto gy = random<float>({4, 24, 20, 20}, 44);
-  auto wino = o;
-  wino.pad_mode = PadMode::zeros, wino.algo = Conv2dAlgo::winograd;  // its data gradient too
-  for (int i = 0; i < 3; ++i) run_op(x, w, b, gy, o), run_op(x, w, b, gy, wino);
+  auto wino = o, wino_padded = o;
+  wino.pad_mode = PadMode::zeros, wino.algo = Conv2dAlgo::winograd;  // its data gradient on the input's pixels
+  wino_padded.algo = Conv2dAlgo::winograd;                            // and on the padded input
+  const auto all = [&] { run_op(x, w, b, gy, o), run_op(x, w, b, gy, wino), run_op(x, w, b, gy, wino_padded); };
+  for (int i = 0; i < 3; ++i) all();
   const auto before = heap_allocations();
-  for (int i = 0; i < 5; ++i) run_op(x, w, b, gy, o), run_op(x, w, b, gy, wino);
+  for (int i = 0; i < 5; ++i) all();
   BOOST_TEST(heap_allocations() - before == 0u);
 }
 

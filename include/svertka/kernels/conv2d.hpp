@@ -21,11 +21,13 @@
 //!   and the forward pass of GEMM shapes whose output rows fill the vectors.
 //! - `lanes`: a vector of filters per output pixel, each input value broadcast, for the forward pass
 //!   and the weight gradient of 8 to 32 filters over a shallow depth (LeNet's second layer).
-//! - `winograd`: F(2 × 2, 3 × 3) for 3 × 3 filters at stride 1 (any dilation, groups, padding mode):
-//!   each 2 × 2 tile of outputs from a 4 × 4 tile of input with 16 multiplications per filter and
-//!   channel instead of 36; the forward pass, the data gradient when the padding is zeros of at most
-//!   2·dilation on each side (it is then a convolution of ∂L/∂y by the turned filters), and the
-//!   weight gradient (F(3 × 3, 2 × 2): ∂L/∂y tiles of 2 × 2 as the filters).
+//! - `winograd`: F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) for 3 × 3 and 5 × 5 filters at stride 1 (any
+//!   dilation, groups, padding mode): each 2 × 2 tile of outputs from a 4 × 4 (6 × 6) tile of input
+//!   with 16 (36) multiplications per filter and channel instead of 36 (100); the forward pass, the
+//!   data gradient (a convolution of ∂L/∂y by the turned filters: on the input's pixels when the
+//!   padding is zeros of at most (r − 1)·dilation per side, else on the padded input, whose border
+//!   is then added to the pixels it copies), and the weight gradient (F(r × r, 2 × 2): ∂L/∂y tiles
+//!   of 2 × 2 as the filters).
 //!
 //! Every kernel uses up to `num_threads()` threads for large problems and none for small ones; the
 //! work is split into tasks fixed by the shape alone, and sums over images are taken in a fixed
@@ -43,10 +45,10 @@ namespace svertka::kernels {
 //! pixels (few input channels or filters per group); `lanes`: a vector of filters per output pixel
 //! and each input value broadcast, nothing packed but the weights, for the forward pass and the
 //! filter gradient (few filters over a shallow depth, e.g. LeNet's second layer); its data gradient
-//! runs the GEMM path. `winograd`: F(2 × 2, 3 × 3) for the forward pass, the weight gradient and (zero
-//! padding of at most 2·dilation) the data gradient of 3 × 3 filters at stride 1, the GEMM path for
-//! the rest; forced on another geometry, the forward pass throws `OptionError`. Its results differ
-//! from the other algorithms' by rounding only (about 1e-6 relative in float).
+//! runs the GEMM path. `winograd`: F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) for every pass of 3 × 3 and
+//! 5 × 5 filters at stride 1; forced on another geometry, the forward pass throws `OptionError` and
+//! the backward passes run the GEMM path. Its results differ from the other algorithms' by rounding
+//! only (about 1e-6 relative in float for 3 × 3, up to about 5e-6 for 5 × 5).
 enum class Conv2dAlgo { automatic, gemm, direct, lanes, winograd };
 
 //! The sizes of one convolution. `Ho`, `Wo` must equal the PyTorch output size
@@ -81,9 +83,10 @@ bool conv2d_isa_supported(Conv2dIsa isa);
 Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g);
 
 //! The algorithm `conv2d_forward<T>` runs for `g`: `conv2d_algorithm(g)`, except that with
-//! `algo = automatic` and float, a GEMM-path shape of 3 × 3 filters at stride 1 with at least 32
-//! channels and 32 filters per group runs `winograd` on the AVX2 kernels (1.4-1.6x the direct and GEMM
-//! paths on 3 × 3 layers of 64-256 channels at 2 threads), and otherwise, on the AVX-512 or AVX2
+//! `algo = automatic` and float, a GEMM-path shape of 3 × 3 or 5 × 5 filters at stride 1 with at
+//! least 32 channels and 32 filters per group runs `winograd` on the AVX2 kernels (at 2 threads,
+//! 1.4-1.6x the direct and GEMM paths on 3 × 3 layers of 64-256 channels, 1.3-2.2x on 5 × 5 layers
+//! of 32-128 channels), and otherwise, on the AVX-512 or AVX2
 //! kernels, a GEMM-path shape runs its forward pass on the direct path when its output rows fill the vectors (Wo ≥ 32, at most a seventh of the row's
 //! 16-lane vectors left empty) and its filters are small enough to rearrange per task (Kg·Cg·R·S ≤
 //! 2¹⁸): output rows in registers, six filters per pass, with nothing packed but the input planes.
@@ -91,18 +94,19 @@ Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g);
 template <class T>
 Conv2dAlgo conv2d_forward_algorithm(const Conv2dGeometry& g);
 
-//! The algorithm `conv2d_backward_data<T>` runs for `g`: `winograd` when forced and the padding is
-//! zeros of at most 2·dilation per side, or with `algo = automatic` for float on the AVX2 kernels,
-//! 3 × 3 filters at stride 1 and at least 32 channels and 32 filters per group (1.4-1.5x the GEMM
-//! path on 3 × 3 layers of 64-256 channels at 2 threads); else `direct` for direct shapes and `gemm`.
+//! The algorithm `conv2d_backward_data<T>` runs for `g`: `winograd` when forced on 3 × 3 or 5 × 5
+//! filters at stride 1, or with `algo = automatic` where the forward pass runs it (1.4-1.5x the GEMM
+//! path on 3 × 3 layers of 64-256 channels at 2 threads, 1.1-1.4x with reflect or replicate
+//! padding); else `direct` for direct shapes and `gemm`.
 template <class T>
 Conv2dAlgo conv2d_backward_data_algorithm(const Conv2dGeometry& g);
 
-//! The algorithm `conv2d_backward_filter<T>` runs for `g`: `winograd` (F(3 × 3, 2 × 2): the same
-//! transform of the input tiles, ∂L/∂y tiles of 2 × 2 as the filters) when forced on 3 × 3 filters
-//! at stride 1, or with `algo = automatic` where the forward pass runs it and there are at most 128 × 128
-//! channels × filters per group (more leave too few partial sums to spread over the threads); else
-//! `conv2d_algorithm(g)`.
+//! The algorithm `conv2d_backward_filter<T>` runs for `g`: `winograd` (F(r × r, 2 × 2): the same
+//! transform of the input tiles, ∂L/∂y tiles of 2 × 2 as the filters) when forced on 3 × 3 or 5 × 5
+//! filters at stride 1, or with `algo = automatic` where the forward pass runs it, there are at most
+//! 128 × 128 channels × filters per group (more leave too few partial sums to spread over the
+//! threads) and enough output pixels to make deep products (Ho·Wo ≥ 28·28 for 3 × 3, 16·16 for
+//! 5 × 5); else `conv2d_algorithm(g)`.
 template <class T>
 Conv2dAlgo conv2d_backward_filter_algorithm(const Conv2dGeometry& g);
 
