@@ -468,6 +468,8 @@ BOOST_AUTO_TEST_CASE(pytorch_fixtures) {
       {"replicate", {.stride = {2, 2}, .padding = sv::Padding2d::all(2), .pad_mode = PadMode::replicate}},
       {"circular_dw", {.padding = {1, 1, 2, 2}, .pad_mode = PadMode::circular, .groups = 4}},
       {"zeros_big", {.padding = sv::Padding2d::all(1)}},
+      {"replicate_5x5", {.padding = sv::Padding2d::all(2), .pad_mode = PadMode::replicate}},
+      {"reflect_5x5_d2", {.dilation = {2, 1}, .padding = {3, 4, 2, 4}, .pad_mode = PadMode::reflect}},
   };
   for (const auto& f : fixtures) {
     auto load = [&](const char* what) {
