@@ -252,6 +252,32 @@ SVERTKA_CONV_INLINE void store_interleaved(double* p, V<double> a, V<double> b, 
   put(p + 4, __builtin_shufflevector(a, b, 2, 6, 3, 7), acc);
 }
 
+// c[i][0 .. 2·VL) (=, or += when acc) Σ_k a[k·mr + i] · b[k·2·VL + ·] for the first M of a tile's
+// mr rows, i < M: the AVX2 micro-kernel's product on a part of a tile, for the last tile of filters
+// when the filters per group leave it mostly empty (32 filters in tiles of 6: 4 of 36 rows).
+template <int M, class T>
+SVERTKA_CONV_INLINE void micro_rows(i64 kc, const T* a, i64 mr, const T* b, T* c, i64 ldc, bool acc) {
+  constexpr i64 vl = VL<T>;
+  static_assert(NR<T> == 2 * vl);
+  V<T> s[M][2];
+#pragma GCC unroll 4
+  for (int i = 0; i < M; ++i) s[i][0] = s[i][1] = V<T>{};
+#pragma GCC unroll 4
+  for (i64 k = 0; k < kc; ++k, a += mr, b += 2 * vl) {
+    const V<T> b0 = load(b), b1 = load(b + vl);
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) {
+      const V<T> ai = V<T>{} + a[i];
+      s[i][0] += ai * b0, s[i][1] += ai * b1;
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < M; ++i) {
+    put(c + i * ldc, s[i][0], acc);
+    put(c + i * ldc + vl, s[i][1], acc);
+  }
+}
+
 // The input transform of the tiles of `it` in plane x: value ξ of the block's tile column col goes
 // to dst[ξ·ds + col] (whole vectors of tiles along each tile row: up to vl − 1 values past a row's
 // last tile are written too, and overwritten by the next row or left past the block). `split` holds
@@ -315,13 +341,26 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   }
   // the α² products
   const T* u = c.u + gi * XI * rows * Cg;
+  // on AVX2, a last tile of filters with at most 4 rows in use runs on 2 or 4 rows
+  const i64 last = s.Kg - (c.tiles - 1) * mr;
+  const i64 full = std::is_same_v<Isa, Avx2> && last <= 4 ? c.tiles - 1 : c.tiles;
   for (i64 c0 = 0; c0 < Cg; c0 += c.kc) {
     const i64 kc = std::min(c.kc, Cg - c0);
     for (i64 xi = 0; xi < XI; ++xi)
-      for (i64 q = 0; q < np; q += Isa::panels)
-        for (i64 ti = 0; ti < c.tiles; ++ti)
+      for (i64 q = 0; q < np; q += Isa::panels) {
+        for (i64 ti = 0; ti < full; ++ti)
           Isa::micro(kc, u + (xi * rows + ti * mr) * Cg + c0 * mr, v + xi * vs + q * ps + c0 * nr, ps,
                      std::min(Isa::panels, np - q), m + xi * ms + ti * mr * ncp + q * nr, ncp, c0 > 0);
+        if (full < c.tiles) {
+          const T* a = u + (xi * rows + full * mr) * Cg + c0 * mr;
+          const T* b = v + xi * vs + q * ps + c0 * nr;
+          T* cm = m + xi * ms + full * mr * ncp + q * nr;
+          if (last <= 2)
+            micro_rows<2>(kc, a, mr, b, cm, ncp, c0 > 0);
+          else
+            micro_rows<4>(kc, a, mr, b, cm, ncp, c0 > 0);
+        }
+      }
   }
   // output transform: vectors of tiles whose 2 × 2 outputs all lie in the output, the rest one by one
   for (i64 k = 0; k < s.Kg; ++k) {
