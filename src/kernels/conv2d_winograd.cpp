@@ -496,9 +496,12 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   T* pad = split + nrows_max * 2 * len;
   T* acc = c.part + (part * s.G + gi) * XI * cgp * kg4;
   std::fill_n(acc, XI * cgp * kg4, T(0));
-  // the padding rows (channels past Cg, filters past Kg) stay zero
-  std::fill_n(v, XI * vsz, T(0));
-  std::fill_n(gh, XI * gsz, T(0));
+  // the padding rows (channels past Cg, filters past Kg) stay zero; the rows in use are written
+  // block by block, up to the last panel's end (zeros past the block)
+  for (i64 xi = 0; xi < XI; ++xi) {
+    std::fill(v + xi * vsz + Cg * ld, v + (xi + 1) * vsz, T(0));
+    std::fill(gh + xi * gsz + Kg * ld, gh + (xi + 1) * gsz, T(0));
+  }
   for (i64 i = i0; i < i1; ++i) {
     const Item& it = c.items[i % c.ni];
     const i64 n = i / c.ni, nt = it.t1 - it.t0, kc = round_up(nt, nr);
@@ -506,6 +509,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
     for (i64 ci = 0; ci < Cg; ++ci) {
       T* row = v + ci * ld;
       transform_plane<R>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, row, vsz);
+      for (i64 xi = 0; xi < XI; ++xi) std::fill(row + xi * vsz + nt, row + xi * vsz + kc, T(0));
     }
     for (i64 k = 0; k < Kg; ++k) {
       const T* plane = c.gy + (n * g.K + gi * Kg + k) * s.P;
@@ -520,8 +524,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
         for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
           gy_tiles<R, T>(e, o, j, row + col, gsz);
       }
-      // Ĝ is zero on the columns [nt, kc) the dot products run over past the block, so V's values
-      // there (finite: from the split rows or earlier blocks) add nothing
+      // the dot products run over the columns [nt, kc) past the block: zero in both
       for (i64 xi = 0; xi < XI; ++xi) std::fill(row + xi * gsz + nt, row + xi * gsz + kc, T(0));
     }
     for (i64 xi = 0; xi < XI; ++xi) {
