@@ -67,6 +67,15 @@ constexpr i64 filter_block = 256;         // tiles per block of the weight gradi
 constexpr i64 max_parts = 8;              // the weight gradient's partial sums: at most 8,
 constexpr i64 part_elems = i64{1} << 22;  // of at most 4 Mi values in all
 
+// The distance between the α² planes of a buffer of n values per plane (n a whole number of 64-byte
+// panels): n or one panel more, an odd number of cache lines, so that the planes' starts fall into
+// as many L1 sets as there are planes (36 planes an even number of 4 KiB apart, or 2 KiB, would
+// share 1 or 2 sets).
+template <class T>
+i64 spread(i64 n) {
+  return n / NR<T> % 2 == 0 ? n + NR<T> : n;
+}
+
 // One phase's block of tiles: tiles [t0, t1) of the phase's th × tw tile grid.
 struct Item {
   i64 ph, pw, hs, ws, th, tw, t0, t1;  // hs × ws: the phase's output sub-grid
@@ -316,10 +325,8 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   // (the vectors of the last tiles read up to vl past it)
   const i64 len = round_up(it.tw + A / 2 - 1 + vl, vl);
   const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = 2 * (th1 - th0) + A - 2;
-  // per ξ: B panels, products (one panel apart more when their size is a multiple of 2 KiB: α² planes
-  // 4 KiB apart would fall into one L1 set)
-  const i64 ps = Cg * nr, vs = Cg * ncp * static_cast<i64>(sizeof(T)) % 2048 == 0 ? Cg * ncp + nr : Cg * ncp;
-  const i64 ms = rows * ncp * static_cast<i64>(sizeof(T)) % 2048 == 0 ? rows * ncp + nr : rows * ncp;
+  // per ξ: B panels, products
+  const i64 ps = Cg * nr, vs = spread<T>(Cg * ncp), ms = spread<T>(rows * ncp);
   const i64 ts = ncp + vl;                                  // a row of the transformed values of one channel
   Workspace& ws = workspace();
   T* v = ws.task_b.get<T>(XI * vs);
@@ -488,7 +495,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   // one panel longer when its size is a multiple of 2 KiB
   i64 ld = round_up(tmax + vl, nr);
   if (ld * static_cast<i64>(sizeof(T)) % 2048 == 0) ld += nr;
-  const i64 vsz = cgp * ld, gsz = kg4 * ld;
+  const i64 vsz = spread<T>(cgp * ld), gsz = spread<T>(kg4 * ld);
   Workspace& ws = workspace();
   T* v = ws.task_b.get<T>(XI * vsz);
   T* gh = ws.task_c.get<T>(XI * gsz);
