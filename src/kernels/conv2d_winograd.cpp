@@ -33,20 +33,23 @@
 // (oh0 + i·dh, ow0 + j·dw), i, j ∈ {0, 1}, and reads the padded input at (oh0 + a·dh, ow0 + b·dw),
 // a, b ∈ [0, α).
 //
-// Task: (image, group, phase, block of about `tile_block` tiles of that phase (a whole number of panels but for the phase's last), in row-major tile
-// order). Per input channel, the padded sub-grid rows the block reads are built through the row map
-// and qmap (as in the direct path) and split into even and odd sub-grid columns, so that position b
-// of the tiles of one tile row is a contiguous run; the input transform runs on vectors of tiles
-// along each tile row, and its 16 values per tile are copied into the micro-kernel's B panels (tile
-// = column). Then the 16 products, and the output transform writes y (with the bias), or adds to
-// it, at the tile positions inside the output.
+// Task: (image, group, phase, block of about `tile_block` tiles of that phase, a whole number of
+// panels but for the phase's last, in row-major tile order). Per input channel, the padded sub-grid
+// rows the block reads are built through the row map and qmap (as in the direct path) and split
+// into even and odd sub-grid columns, so that position b of the tiles of one tile row is a
+// contiguous run; the input transform runs on vectors of tiles along each tile row, and its α²
+// values per tile are copied into the micro-kernel's B panels (tile = column). Then the α²
+// products, and the output transform writes y (with the bias), or adds to it, at the tile positions
+// inside the output.
 //
-// The data gradient is this kernel on gY with the filters turned by 180° (backward_data below); the weight gradient transforms the input tiles the same way (filter_task).
+// The data gradient is this kernel on gY with the filters turned by 180° (backward_data below); the
+// weight gradient transforms the input tiles the same way (filter_task).
 //
 // Extra memory: the transformed weights (α² · G · ⌈Kg/mr⌉·mr · Cg values) and the list of tile
-// blocks, calling thread; per task thread the B panels (α² · Cg · tiles), the products (α² ·
-// ⌈Kg/mr⌉·mr · tiles), the transformed values of one channel and its split rows. Tasks depend on
-// the shape only: results are the same for any thread count.
+// blocks, calling thread (and for a data gradient through the padded input, its N·C·Hp·Wp values);
+// per task thread the B panels (α² · Cg · tiles), the products (α² · ⌈Kg/mr⌉·mr · tiles), the
+// transformed values of one channel and its split rows. Tasks depend on the shape only: results are
+// the same for any thread count.
 
 #include <fmt/format.h>
 
