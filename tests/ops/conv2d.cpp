@@ -159,7 +159,7 @@ const Case winograd_cases[] = {
     {2, 3, 11, 10, 4, 5, 5, {1, 1}, {1, 1}, {2, 3, 0, 1}, 1},   // 5 × 5: asymmetric padding, odd output rows
     {2, 6, 17, 19, 8, 5, 5, {1, 1}, {2, 2}, {4, 4, 4, 4}, 2},   // dilation 2: four phases; groups
     {1, 4, 15, 12, 5, 5, 5, {1, 1}, {3, 1}, {6, 1, 2, 3}, 1},   // dilation 3 × 1, uneven phases
-    {3, 8, 30, 33, 20, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},  // blocks of 48 and 16 tiles, across tile rows
+    {3, 8, 30, 33, 20, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},  // blocks of 48 tiles and a last of 15, across tile rows
     {1, 300, 8, 8, 7, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // two depth chunks, 7 filters
     {1, 2, 3, 4, 5, 5, 5, {1, 1}, {1, 1}, {5, 6, 7, 4}, 1},     // padding wider than 4 and than the input
     {2, 3, 5, 6, 2, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
