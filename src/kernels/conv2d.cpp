@@ -87,7 +87,7 @@ Conv2dAlgo choose(const Conv2dGeometry& g) {
 }
 
 namespace {
-// F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) (conv2d_winograd.cpp) in place of a GEMM-path forward or data
+// F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) (conv2d_winograd.hpp) in place of a GEMM-path forward or data
 // gradient: float on AVX2 (measured there at 2 threads: 3 × 3, 1.4-1.6x the direct / GEMM paths at
 // 64-256 channels on 14 × 14 to 64 × 64, level at 32 channels and at 16; 5 × 5, 1.3-2.2x at 32-128
 // channels on 14 × 14 to 32 × 32), at least 32 channels and filters per group

@@ -126,7 +126,7 @@ template <class T> void forward(const Setup& s, const T* x, const T* w, const T*
 // Returns false, doing nothing, when the transposed gY would be too large (then use the GEMM path).
 template <class T> bool backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
 }  // namespace lanes
-namespace winograd {  // conv2d_winograd.cpp: 3 × 3 and 5 × 5 filters at stride 1
+namespace winograd {  // conv2d_winograd*.cpp: 3 × 3 and 5 × 5 filters at stride 1
 bool applies(const Conv2dGeometry& g);  // 3 × 3 or 5 × 5 at stride 1: every pass, any padding
 template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
 template <class T> void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);

@@ -1,0 +1,276 @@
+// The Winograd path of the convolution: F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) for 3 × 3 and 5 × 5
+// filters at stride 1 (any dilation, groups and padding mode), for the forward pass, the data
+// gradient (every padding mode, through the gradient of the padded input when it is not zeros) and
+// (as F(3 × 3, 2 × 2), F(5 × 5, 2 × 2)) the weight gradient.
+//
+// Each 2 × 2 tile of outputs of an r × r filter is computed from an α × α tile of the padded input,
+// α = r + 1, with α² products per (filter, channel) instead of 4·r² (16 instead of 36 for 3 × 3, 36
+// instead of 100 for 5 × 5; Lavin and Gray's minimal filtering algorithm):
+//
+//   Y = Aᵀ [ Σ_c (G w_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A
+//
+// F(2, 3), interpolation points 0, 1, −1, ∞:
+//
+//   Bᵀ = | 1  0 −1  0 |    G = | 1    0    0  |    Aᵀ = | 1  1  1  0 |
+//        | 0  1  1  0 |        | ½    ½    ½  |         | 0  1 −1 −1 |
+//        | 0 −1  1  0 |        | ½   −½    ½  |
+//        | 0  1  0 −1 |        | 0    0    1  |
+//
+// F(2, 5), points 0, 1, −1, 2, −2, ∞ (the Bᵀ of F(4, 3)):
+//
+//   Bᵀ = | 4  0 −5  0  1  0 |    G = | ¼     0     0     0     0  |    Aᵀ = | 1  1  1  1  1  0 |
+//        | 0 −4 −4  1  1  0 |        | −⅙   −⅙    −⅙    −⅙    −⅙  |         | 0  1 −1  2 −2  1 |
+//        | 0  4 −4 −1  1  0 |        | −⅙    ⅙    −⅙     ⅙    −⅙  |
+//        | 0 −2 −1  2  1  0 |        | 1/24  1/12  ⅙     ⅓     ⅔  |
+//        | 0  2 −1 −2  1  0 |        | 1/24 −1/12  ⅙    −⅓     ⅔  |
+//        | 0  4  0 −5  0  1 |        | 0     0     0     0     1  |
+//
+// so the sum over channels is α² independent products U_ξ[Kg × Cg] · V_ξ[Cg × tiles], one per
+// position ξ of the α × α transformed tile, run by the GEMM path's micro-kernel.
+//
+// With dilation (dh, dw) the outputs of one phase (oh mod dh, ow mod dw) only read input pixels of
+// the same phase, so each phase is a plain r × r convolution on its sub-grid: a tile is the outputs
+// (oh0 + i·dh, ow0 + j·dw), i, j ∈ {0, 1}, and reads the padded input at (oh0 + a·dh, ow0 + b·dw),
+// a, b ∈ [0, α).
+//
+// Task: (image, group, phase, block of about `tile_block` tiles of that phase, a whole number of
+// panels but for the phase's last, in row-major tile order). Per input channel, the padded sub-grid
+// rows the block reads are built through the row map and qmap (as in the direct path) and split
+// into even and odd sub-grid columns, so that position b of the tiles of one tile row is a
+// contiguous run; the input transform runs on vectors of tiles along each tile row, and its α²
+// values per tile are copied into the micro-kernel's B panels (tile = column). Then the α²
+// products, and the output transform writes y (with the bias), or adds to it, at the tile positions
+// inside the output.
+//
+// The data gradient is this kernel on gY with the filters turned by 180° (backward_data below); the
+// weight gradient transforms the input tiles the same way (filter_task).
+//
+// Extra memory: the transformed weights (α² · G · ⌈Kg/mr⌉·mr · Cg values) and the list of tile
+// blocks, calling thread (and for a data gradient through the padded input, its N·C·Hp·Wp values);
+// per task thread the B panels (α² · Cg · tiles), the products (α² · ⌈Kg/mr⌉·mr · tiles), the
+// transformed values of one channel and its split rows. Tasks depend on the shape only: results are
+// the same for any thread count.
+//
+// This header holds what the forward pass and data gradient (conv2d_winograd.cpp) share with the
+// weight gradient (conv2d_winograd_filter.cpp): the tile blocks, the split rows, the transforms and
+// the input transform of a block.
+
+#pragma once
+
+#include "conv2d_avx512.hpp"
+
+// The vector helpers are always inlined into the entries compiled for their instruction set: no vector
+// crosses a call, so the ABI note does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace svertka::kernels::conv::winograd {
+
+// The distance between the α² planes of a buffer of n values per plane (n a whole number of 64-byte
+// panels): n or one panel more, an odd number of cache lines, so that the planes' starts fall into
+// as many L1 sets as there are planes (36 planes an even number of 4 KiB apart, or 2 KiB, would
+// share 1 or 2 sets).
+template <class T>
+i64 spread(i64 n) {
+  return n / NR<T> % 2 == 0 ? n + NR<T> : n;
+}
+
+// One phase's block of tiles: tiles [t0, t1) of the phase's th × tw tile grid.
+struct Item {
+  i64 ph, pw, hs, ws, th, tw, t0, t1;  // hs × ws: the phase's output sub-grid
+};
+
+// dst[0 .. 2·len): the sub-grid columns pw + m·dw of `row`, even m in dst[0 .. len), odd m in
+// dst[len .. 2·len), zero at or past column `n`.
+template <class T>
+SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst) {
+  row += pw;
+  // m < inside: both columns in the row, (2m + 1)·dw ≤ last = n − 1 − pw
+  const i64 last = (n - 1 - pw) / dw, inside = std::min(len, n - 1 - pw >= dw ? (last - 1) / 2 + 1 : 0);
+  if (dw == 1) {
+    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m], dst[len + m] = row[2 * m + 1];
+  } else {
+    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m * dw], dst[len + m] = row[(2 * m + 1) * dw];
+  }
+  for (i64 m = inside; m < len; ++m) {
+    const i64 q0 = 2 * m * dw, q1 = q0 + dw;
+    dst[m] = pw + q0 < n ? row[q0] : T(0);
+    dst[len + m] = pw + q1 < n ? row[q1] : T(0);
+  }
+}
+
+// The padded sub-grid row of plane `x` at padded row qh, phase column pw (split as above; zero
+// outside the padded input), built in `pad` with zeros past Q up to the last column read (2·len·dw
+// + pw values or Q), so that every column of the split is read without a bound check.
+template <class T>
+SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, i64 qh, i64 pw, i64 len, T* pad, T* dst) {
+  const auto& g = s.g;
+  const i64 qh_end = g.Ho + (g.R - 1) * g.dilation.h;
+  const i64 ih = qh < qh_end ? pad_source(qh - g.padding.top, g.H, g.mode) : -1;
+  if (ih < 0) {
+    std::fill_n(dst, 2 * len, T(0));
+    return;
+  }
+  pad_row(s, x + ih * g.W, pad);
+  const i64 n = std::max(s.Q, 2 * len * g.dilation.w + pw);
+  std::fill(pad + s.Q, pad + n, T(0));
+  split(pad, n, pw, g.dilation.w, len, dst);
+}
+
+// 32 bytes of T as a GCC vector (AVX registers in the AVX2 and AVX-512 entries, narrower code in the
+// portable one), loaded and stored unaligned.
+template <class T>
+struct Vec;
+template <>
+struct Vec<float> {
+  typedef float V __attribute__((vector_size(32), aligned(4)));
+};
+template <>
+struct Vec<double> {
+  typedef double V __attribute__((vector_size(32), aligned(8)));
+};
+template <class T>
+using V = typename Vec<T>::V;
+template <class T>
+inline constexpr i64 VL = static_cast<i64>(sizeof(V<T>) / sizeof(T));
+template <class T>
+SVERTKA_CONV_INLINE V<T> load(const T* p) {
+  V<T> v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class T>
+SVERTKA_CONV_INLINE void store(T* p, V<T> v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+
+// The one-dimensional transforms of F(2, r), on scalars or vectors U: Bᵀ d (α values), Aᵀ m (α →
+// 2) and A g (2 → α, the weight gradient's transform of ∂L/∂y), and the filter transform's G.
+template <int R>
+struct Wino;
+template <>
+struct Wino<3> {
+  static constexpr int a = 4;
+  static constexpr double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  template <class U>
+  SVERTKA_CONV_INLINE static void bt(const U* d, U* t) {
+    t[0] = d[0] - d[2], t[1] = d[1] + d[2], t[2] = d[2] - d[1], t[3] = d[1] - d[3];
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void at(const U* m, U* y) {
+    y[0] = m[0] + m[1] + m[2], y[1] = m[1] - m[2] - m[3];
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void ag(U g0, U g1, U* h) {
+    h[0] = g0, h[1] = g0 + g1, h[2] = g0 - g1, h[3] = -g1;
+  }
+};
+template <>
+struct Wino<5> {
+  static constexpr int a = 6;
+  static constexpr double G[6][5] = {{0.25, 0, 0, 0, 0},
+                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                     {1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3},
+                                     {1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3},
+                                     {0, 0, 0, 0, 1}};
+  template <class U>
+  SVERTKA_CONV_INLINE static void bt(const U* d, U* t) {
+    const U p = d[4] - 4 * d[2], q = d[3] - 4 * d[1], r = d[4] - d[2], u = 2 * (d[3] - d[1]);
+    t[0] = 4 * (d[0] - d[2]) + r, t[1] = p + q, t[2] = p - q, t[3] = r + u, t[4] = r - u;
+    t[5] = 4 * (d[1] - d[3]) + (d[5] - d[3]);
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void at(const U* m, U* y) {
+    y[0] = m[0] + m[1] + m[2] + m[3] + m[4], y[1] = (m[1] - m[2]) + 2 * (m[3] - m[4]) + m[5];
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void ag(U g0, U g1, U* h) {
+    const U g2 = 2 * g1;
+    h[0] = g0, h[1] = g0 + g1, h[2] = g0 - g1, h[3] = g0 + g2, h[4] = g0 - g2, h[5] = g1;
+  }
+};
+
+// Bᵀ d B of VL tiles of one tile row from tile j, whose α padded sub-grid rows are split into even
+// halves e[a] and odd halves o[a]: value ξ of tile j + l goes to dst[ξ·ds + l].
+template <int R, class T>
+SVERTKA_CONV_INLINE void input_tiles(const T* const* e, const T* const* o, i64 j, T* dst, i64 ds) {
+  constexpr int A = Wino<R>::a;
+  V<T> t[A][A];
+#pragma GCC unroll 6
+  for (int a = 0; a < A; ++a) {
+    V<T> d[A];
+#pragma GCC unroll 6
+    for (int b = 0; b < A; ++b) d[b] = load((b % 2 == 0 ? e[a] : o[a]) + j + b / 2);
+    Wino<R>::bt(d, t[a]);
+  }
+#pragma GCC unroll 6
+  for (int b = 0; b < A; ++b) {
+    V<T> col[A], out[A];
+#pragma GCC unroll 6
+    for (int a = 0; a < A; ++a) col[a] = t[a][b];
+    Wino<R>::bt(col, out);
+#pragma GCC unroll 6
+    for (int a = 0; a < A; ++a) store(dst + (a * A + b) * ds, out[a]);
+  }
+}
+
+// The input transform of the tiles of `it` in plane x: value ξ of the block's tile column col goes
+// to dst[ξ·ds + col] (whole vectors of tiles along each tile row: up to vl − 1 values past a row's
+// last tile are written too, and overwritten by the next row or left past the block). `split` holds
+// the block's 2·(tile rows) + α − 2 split rows of 2·len values; `pad` one padded row.
+template <int R, class T>
+SVERTKA_CONV_INLINE void transform_plane(const Setup& s, const Item& it, const T* x, i64 len, T* split, T* pad, T* dst,
+                                         i64 ds) {
+  constexpr i64 vl = VL<T>;
+  constexpr int A = Wino<R>::a;
+  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = 2 * (th1 - th0) + A - 2;
+  for (i64 u = 0; u < nrows; ++u)
+    split_row(s, x, it.ph + (2 * th0 + u) * s.g.dilation.h, it.pw, len, pad, split + u * 2 * len);
+  for (i64 th = th0; th < th1; ++th) {
+    const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
+    const T *e[A], *o[A];
+    for (int a = 0; a < A; ++a) e[a] = split + (2 * (th - th0) + a) * 2 * len, o[a] = e[a] + len;
+    for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
+      input_tiles<R, T>(e, o, j, dst + col, ds);
+  }
+}
+
+// The blocks of about `block` tiles of every phase of g's output, in order, into `out` (when not
+// null); returns their count. Every block but a phase's last is a multiple of `unit` tiles (a whole
+// number of the micro-kernel's panels).
+inline i64 make_items(const Conv2dGeometry& g, i64 block, i64 unit, Item* out) {
+  i64 count = 0;
+  for (i64 ph = 0; ph < std::min(g.dilation.h, g.Ho); ++ph)
+    for (i64 pw = 0; pw < std::min(g.dilation.w, g.Wo); ++pw) {
+      const i64 hs = ceil_div(g.Ho - ph, g.dilation.h), ws = ceil_div(g.Wo - pw, g.dilation.w);
+      const i64 th = ceil_div(hs, 2), tw = ceil_div(ws, 2), tiles = th * tw;
+      const i64 size = round_up(ceil_div(tiles, ceil_div(tiles, block)), unit), nb = ceil_div(tiles, size);
+      for (i64 bi = 0; bi < nb; ++bi, ++count)
+        if (out) out[count] = {ph, pw, hs, ws, th, tw, bi * size, std::min(tiles, (bi + 1) * size)};
+    }
+  return count;
+}
+
+// Throws OptionError unless g is a 3 × 3 or 5 × 5 convolution at stride 1.
+void check_applies(const Conv2dGeometry& g);
+
+// The entries of a task `name##_task<R, Isa, T>` for r = 3 and 5 (name##3_task, name##5_task, each
+// for every instruction set, see SVERTKA_CONV_ENTRIES) and pick_##name##_task<R, T>(), the one for
+// r and isa().
+#define SVERTKA_WINOGRAD_ENTRIES(name)                            \
+  template <class Isa, class T>                                   \
+  SVERTKA_CONV_INLINE void name##3_task(const void* c, i64 t) {   \
+    name##_task<3, Isa, T>(c, t);                                 \
+  }                                                               \
+  template <class Isa, class T>                                   \
+  SVERTKA_CONV_INLINE void name##5_task(const void* c, i64 t) {   \
+    name##_task<5, Isa, T>(c, t);                                 \
+  }                                                               \
+  SVERTKA_CONV_ENTRIES(name##3_task)                              \
+  SVERTKA_CONV_ENTRIES(name##5_task)                              \
+  template <int R, class T>                                       \
+  Kernel pick_##name##_task() {                                   \
+    return R == 3 ? pick_##name##3_task<T>() : pick_##name##5_task<T>(); \
+  }
+
+}  // namespace svertka::kernels::conv::winograd
