@@ -87,14 +87,13 @@ Conv2dAlgo choose(const Conv2dGeometry& g) {
 }
 
 namespace {
-// F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) (conv2d_winograd.hpp) in place of a GEMM-path forward or data
-// gradient: float on AVX2 (measured there at 2 threads: 3 × 3, 1.4-1.6x the direct / GEMM paths at
-// 64-256 channels on 14 × 14 to 64 × 64, level at 32 channels and at 16; 5 × 5, 1.3-2.2x at 32-128
-// channels on 14 × 14 to 32 × 32), at least 32 channels and filters per group
+// F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) (conv2d_winograd.hpp) in place of the GEMM path: float on the
+// AVX2 or AVX-512 kernels, at least 32 channels and filters per group. Each pass has its own rule
+// below (choose_forward, choose_data, choose_filter), from measurements at 2 threads.
 template <class T>
 bool winograd_pays(const Conv2dGeometry& g) {
-  return std::is_same_v<T, float> && isa() == Conv2dIsa::avx2 && winograd::applies(g) && g.C / g.groups >= 32 &&
-         g.K / g.groups >= 32;
+  return std::is_same_v<T, float> && (isa() == Conv2dIsa::avx2 || isa() == Conv2dIsa::avx512) &&
+         winograd::applies(g) && g.C / g.groups >= 32 && g.K / g.groups >= 32;
 }
 }  // namespace
 
@@ -102,7 +101,14 @@ template <class T>
 Conv2dAlgo choose_forward(const Conv2dGeometry& g) {
   const Conv2dAlgo a = choose(g);
   if (g.algo != Conv2dAlgo::automatic || a != Conv2dAlgo::gemm) return a;
-  if (winograd_pays<T>(g)) return Conv2dAlgo::winograd;
+  // Winograd: on AVX2, 1.4-1.6x the direct and GEMM paths on 3 × 3 layers of 64-256 channels from
+  // 14 × 14 to 64 × 64, level at 32 channels; 1.3-2.2x on 5 × 5 layers of 32-128 channels from
+  // 14 × 14 to 32 × 32. On AVX-512 (an Intel Xeon with two 512-bit FMA units), 1.3-1.5x the GEMM
+  // path on 3 × 3 layers of 32-128 channels from 28 × 28 on, 1.1-2.1x on 5 × 5 layers of 32-128
+  // channels from 14 × 14 to 32 × 32, but level or slower on 3 × 3 layers at 14 × 14 (128 and 256
+  // channels: 1.03 and 0.97x)
+  if (winograd_pays<T>(g) && (isa() == Conv2dIsa::avx2 || g.R == 5 || g.Ho * g.Wo >= 16 * 16))
+    return Conv2dAlgo::winograd;
   if (!std::is_same_v<T, float> || isa() == Conv2dIsa::generic) return a;
   // The direct forward keeps output rows in vectors and runs 6 filters per pass over the taps. At 2
   // threads, AVX-512 (whole rows in vectors of 16): 1.1-1.4x the GEMM path on vgg_3x3,
@@ -123,9 +129,14 @@ template <class T>
 Conv2dAlgo choose_data(const Conv2dGeometry& g) {
   if (g.algo == Conv2dAlgo::winograd) return winograd::applies(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
   const Conv2dAlgo a = choose(g);
-  // with padding other than zeros, through the gradient of the padded input (2 threads: replicate_5x5
-  // 6.3 -> 4.6-5.6 ms, dilated_reflect 16.6-19.5 -> 13.4-13.6 ms against the GEMM path)
-  if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g)) return Conv2dAlgo::winograd;
+  // With padding other than zeros, through the gradient of the padded input. On AVX2 (2 threads)
+  // replicate_5x5 6.3 -> 4.6-5.6 ms, dilated_reflect 16.6-19.5 -> 13.4-13.6 ms against the GEMM
+  // path. On AVX-512 the transposed form gains 1.05-1.3x on 3 × 3 layers of 32-256 channels and
+  // 1.2-1.4x on 5 × 5 ones, the padded input 1.3x at dilation 1 (reflect 1 at 64 × 64,
+  // replicate_5x5) but 0.8x on dilated_reflect (10.2 against 12.4 ms), so not with dilation there
+  if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g) &&
+      (isa() == Conv2dIsa::avx2 || winograd::transposes(g) || (g.dilation.h == 1 && g.dilation.w == 1)))
+    return Conv2dAlgo::winograd;
   return a == Conv2dAlgo::lanes ? Conv2dAlgo::gemm : a;
 }
 template Conv2dAlgo choose_data<float>(const Conv2dGeometry&);
@@ -135,14 +146,20 @@ template <class T>
 Conv2dAlgo choose_filter(const Conv2dGeometry& g) {
   if (g.algo == Conv2dAlgo::winograd) return winograd::applies(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
   const Conv2dAlgo a = choose(g);
-  // its partial sums are α²·Cg·Kg values per part: up to 128 × 128 there are 7-8 parts to spread
+  // Its partial sums are α²·Cg·Kg values per part: up to 128 × 128 there are 7-8 parts to spread
   // over the threads (256 × 256 at 14 × 14: 3 parts, 5% slower than the GEMM path). The depth of its
-  // products is the tiles of one image: 3 × 3 filters gain from 28 × 28 outputs on (0.7-0.8x the
-  // GEMM path's time at 128 channels) and lose at 20 × 20 and below (1.1-1.4x at 64-128 channels);
-  // 5 × 5 gain at 16 × 16 (0.8x at 32 channels) and lose at 14 × 14 (1.2-1.4x at 64-128)
-  const i64 min_outputs = g.R == 3 ? 28 * 28 : 16 * 16;
+  // products is the tiles of one image. On AVX2, 3 × 3 filters gain from 28 × 28 outputs on
+  // (0.7-0.8x the GEMM path's time at 128 channels) and lose at 20 × 20 and below (1.1-1.4x at
+  // 64-128 channels); 5 × 5 gain at 16 × 16 (0.8x at 32 channels) and lose at 14 × 14 (1.2-1.4x at
+  // 64-128). On AVX-512 the GEMM path is the stronger: Winograd takes 0.65x its time on
+  // replicate_5x5, 0.75-0.95x on 3 × 3 layers of 64 channels at 56 × 56 and 64 × 64, but 1.05x at
+  // 32 channels, 1.15x at 128 channels on 28 × 28, 1.0x on 5 × 5 layers of 64 channels at 28 × 28
+  // and 1.5-2x at 14 × 14; so there up to 64 × 64 channels, from 56 × 56 (3 × 3) or 32 × 32 (5 × 5)
+  const bool avx2 = isa() == Conv2dIsa::avx2;
+  const i64 min_outputs = g.R == 3 ? (avx2 ? 28 * 28 : 56 * 56) : (avx2 ? 16 * 16 : 32 * 32);
+  const i64 max_pairs = avx2 ? 128 * 128 : 64 * 64;
   if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g) &&
-      (g.C / g.groups) * (g.K / g.groups) <= 128 * 128 && g.Ho * g.Wo >= min_outputs)
+      (g.C / g.groups) * (g.K / g.groups) <= max_pairs && g.Ho * g.Wo >= min_outputs)
     return Conv2dAlgo::winograd;
   return a;
 }

@@ -128,6 +128,9 @@ template <class T> bool backward_filter(const Setup& s, const T* x, const T* gy,
 }  // namespace lanes
 namespace winograd {  // conv2d_winograd*.cpp: 3 × 3 and 5 × 5 filters at stride 1
 bool applies(const Conv2dGeometry& g);  // 3 × 3 or 5 × 5 at stride 1: every pass, any padding
+// Whether its data gradient is a convolution of gY on the input's pixels alone (zero padding of at
+// most (r − 1)·dilation per side), not on the padded input followed by a fold of its borders.
+bool transposes(const Conv2dGeometry& g);
 template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
 template <class T> void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);
 template <class T> void backward_filter(const Setup& s, const T* x, const T* gy, T* gw);

@@ -251,15 +251,11 @@ bool applies(const Conv2dGeometry& g) {
   return g.stride.h == 1 && g.stride.w == 1 && g.R == g.S && (g.R == 3 || g.R == 5);
 }
 
-namespace {
-// Whether the data gradient is a convolution of gY on the input's pixels alone (zero padding of at
-// most (r − 1)·dilation per side), not on the padded input followed by a fold of its borders.
 bool transposes(const Conv2dGeometry& g) {
   const Padding2d& p = g.padding;
   const i64 mh = (g.R - 1) * g.dilation.h, mw = (g.S - 1) * g.dilation.w;
   return g.mode == PadMode::zeros && p.top <= mh && p.bottom <= mh && p.left <= mw && p.right <= mw;
 }
-}  // namespace
 
 void check_applies(const Conv2dGeometry& g) {
   if (!applies(g))

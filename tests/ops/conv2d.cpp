@@ -257,7 +257,7 @@ BOOST_AUTO_TEST_CASE(the_forward_pass_of_a_gemm_shape_with_full_rows_runs_direct
   BOOST_CHECK_THROW(conv2d_forward_algorithm<float>(sv::kernels::Conv2dGeometry{}), sv::ShapeError);
 }
 
-BOOST_AUTO_TEST_CASE(winograd_runs_3x3_and_5x5_layers_of_32_channels_or_more_in_float_on_avx2) {
+BOOST_AUTO_TEST_CASE(winograd_runs_3x3_and_5x5_layers_of_32_channels_or_more_in_float_on_avx2_and_avx512) {
   using sv::kernels::Conv2dIsa;
   // C channels, K filters of r × r on 4 images of hw × hw
   auto geom = [](std::int64_t C, std::int64_t K, sv::Conv2dOptions o, std::int64_t r = 3, std::int64_t hw = 28) {
@@ -270,21 +270,30 @@ BOOST_AUTO_TEST_CASE(winograd_runs_3x3_and_5x5_layers_of_32_channels_or_more_in_
   const auto wino = Conv2dAlgo::winograd;
   for_each_isa([&] {
     const bool avx2 = sv::kernels::conv2d_isa() == Conv2dIsa::avx2;
+    const bool simd = sv::kernels::conv2d_isa() != Conv2dIsa::generic;  // AVX2 or AVX-512
     for (const auto& g : {geom(64, 64, same), geom(32, 32, same5, 5, 16)}) {
-      BOOST_TEST(((conv2d_forward_algorithm<float>(g) == wino) == avx2));
-      BOOST_TEST(((conv2d_backward_data_algorithm<float>(g) == wino) == avx2));
+      BOOST_TEST(((conv2d_forward_algorithm<float>(g) == wino) == simd));
+      BOOST_TEST(((conv2d_backward_data_algorithm<float>(g) == wino) == simd));
+      // the weight gradient from 28 × 28 (3 × 3) or 16 × 16 (5 × 5) outputs on AVX2, from 56 × 56
+      // or 32 × 32 on AVX-512
       BOOST_TEST(((conv2d_backward_filter_algorithm<float>(g) == wino) == avx2));
     }
-    // the weight gradient only up to 128 × 128 channels and filters per group, and from 28 × 28
-    // outputs (3 × 3) or 16 × 16 (5 × 5) on
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(256, 128, same)) == wino) == avx2));
+    for (const auto& g : {geom(64, 64, same, 3, 56), geom(32, 32, same5, 5, 32)})
+      BOOST_TEST(((conv2d_backward_filter_algorithm<float>(g) == wino) == simd));
+    // ... and up to 128 × 128 channels and filters per group on AVX2, 64 × 64 on AVX-512
+    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(geom(128, 128, same, 3, 56)) == wino) == avx2));
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(256, 128, same)) == wino) == simd));
     BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(256, 128, same)) == Conv2dAlgo::gemm));
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, same, 3, 27)) == wino) == avx2));
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, same, 3, 27)) == wino) == simd));
     BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(64, 64, same, 3, 27)) == Conv2dAlgo::gemm));
-    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 64, same5, 5, 15)) == wino) == avx2));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 64, same5, 5, 15)) == wino) == simd));
     BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(64, 64, same5, 5, 15)) == Conv2dAlgo::gemm));
     BOOST_TEST((conv2d_backward_filter_algorithm<double>(geom(64, 64, same)) == Conv2dAlgo::gemm));
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(32, 48, same)) == wino) == avx2));
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(32, 48, same)) == wino) == simd));
+    // a 3 × 3 forward pass on AVX-512 from 16 × 16 outputs on; its data gradient at any size
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, same, 3, 15)) == wino) == avx2));
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 64, same, 3, 16)) == wino) == simd));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 64, same, 3, 15)) == wino) == simd));
     // not in double, not with fewer than 32 channels or filters per group, not strided, not 7 × 7
     BOOST_TEST((conv2d_forward_algorithm<double>(geom(64, 64, same)) != wino));
     BOOST_TEST((conv2d_backward_data_algorithm<double>(geom(64, 64, same)) != wino));
@@ -294,12 +303,17 @@ BOOST_AUTO_TEST_CASE(winograd_runs_3x3_and_5x5_layers_of_32_channels_or_more_in_
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 64, {.padding = sv::Padding2d::all(3)}, 7)) != wino));
     // every padding mode and width: the data gradient through the padded input
     const sv::Conv2dOptions reflect{.padding = sv::Padding2d::all(1), .pad_mode = PadMode::reflect};
-    for (const auto& g : {geom(64, 64, reflect), geom(64, 64, {.padding = {3, 1, 1, 1}}),
+    for (const auto& g : {geom(64, 64, reflect, 3, 56), geom(64, 64, {.padding = {3, 1, 1, 1}}, 3, 56),
                           geom(32, 32, {.padding = sv::Padding2d::all(2), .pad_mode = PadMode::replicate}, 5, 32)}) {
-      BOOST_TEST(((conv2d_forward_algorithm<float>(g) == wino) == avx2));
-      BOOST_TEST(((conv2d_backward_data_algorithm<float>(g) == wino) == avx2));
-      BOOST_TEST(((conv2d_backward_filter_algorithm<float>(g) == wino) == avx2));
+      BOOST_TEST(((conv2d_forward_algorithm<float>(g) == wino) == simd));
+      BOOST_TEST(((conv2d_backward_data_algorithm<float>(g) == wino) == simd));
+      BOOST_TEST(((conv2d_backward_filter_algorithm<float>(g) == wino) == simd));
     }
+    // ... but on AVX-512 not with dilation (zero padding of at most 2·dilation still transposes)
+    const sv::Conv2dOptions dilated{.dilation = {2, 2}, .padding = sv::Padding2d::all(2), .pad_mode = PadMode::reflect};
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 64, dilated)) == wino) == avx2));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 64, {.dilation = {2, 2}, .padding = sv::Padding2d::all(2)})) ==
+                 wino) == simd));
     // forced: any size, type and instruction set
     for (const auto& forced : {geom(8, 8, {.padding = {3, 1, 1, 1}, .algo = wino}, 3, 6),
                                geom(2, 3, {.padding = sv::Padding2d::all(2), .pad_mode = PadMode::circular, .algo = wino}, 5, 5)}) {
