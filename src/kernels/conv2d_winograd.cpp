@@ -26,36 +26,61 @@ struct Ctx {
 
 // Aᵀ M A plus the bias for the tiles whose products are at p (position ξ at p + ξ·ms), as scalars
 // or vectors U loaded by `ld`: y[i][j] holds output row i, column j of each tile.
-template <int R, class U, class Load>
-SVERTKA_CONV_INLINE void output_tiles(Load ld, U bias, U y[2][2]) {
-  constexpr int A = Wino<R>::a;
-  U s0[A], s1[A];  // (M A)[a][0], (M A)[a][1]
+template <int R, int M, class U, class Load>
+SVERTKA_CONV_INLINE void output_tiles(Load ld, U bias, U y[M][M]) {
+  constexpr int A = Wino<R, M>::a;
+  U s[M][A];  // s[j][a] = (M A)[a][j]
 #pragma GCC unroll 6
   for (int a = 0; a < A; ++a) {
-    U m[A], r[2];
+    U m[A], r[M];
 #pragma GCC unroll 6
     for (int b = 0; b < A; ++b) m[b] = ld(a * A + b);
-    Wino<R>::at(m, r);
-    s0[a] = r[0], s1[a] = r[1];
+    Wino<R, M>::at(m, r);
+#pragma GCC unroll 4
+    for (int j = 0; j < M; ++j) s[j][a] = r[j];
   }
-  U c0[2], c1[2];
-  Wino<R>::at(s0, c0);
-  Wino<R>::at(s1, c1);
-  y[0][0] = c0[0] + bias, y[1][0] = c0[1] + bias, y[0][1] = c1[0] + bias, y[1][1] = c1[1] + bias;
+#pragma GCC unroll 4
+  for (int j = 0; j < M; ++j) {
+    U c[M];
+    Wino<R, M>::at(s[j], c);
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) y[i][j] = c[i] + bias;
+  }
 }
 
-// Stores (or adds, when acc) a[0], b[0], a[1], b[1], ... (2·VL values) at p.
+// Stores (or adds, when acc) v at p.
 template <class T>
 SVERTKA_CONV_INLINE void put(T* p, V<T> v, bool acc) {
   store(p, acc ? load(p) + v : v);
 }
-SVERTKA_CONV_INLINE void store_interleaved(float* p, V<float> a, V<float> b, bool acc) {
-  put(p, __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11), acc);
-  put(p + 8, __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15), acc);
+// lo, hi = a[0], b[0], a[1], b[1], ... (2·VL values)
+SVERTKA_CONV_INLINE void interleave(V<float> a, V<float> b, V<float>& lo, V<float>& hi) {
+  lo = __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
+  hi = __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
 }
-SVERTKA_CONV_INLINE void store_interleaved(double* p, V<double> a, V<double> b, bool acc) {
-  put(p, __builtin_shufflevector(a, b, 0, 4, 1, 5), acc);
-  put(p + 4, __builtin_shufflevector(a, b, 2, 6, 3, 7), acc);
+SVERTKA_CONV_INLINE void interleave(V<double> a, V<double> b, V<double>& lo, V<double>& hi) {
+  lo = __builtin_shufflevector(a, b, 0, 4, 1, 5);
+  hi = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+}
+// One output row of VL tiles whose column q is v[q]: p[M·l + q] (=, or += when acc) v[q][l].
+template <int M, class T>
+SVERTKA_CONV_INLINE void store_tiles(T* p, const V<T>* v, bool acc) {
+  constexpr i64 vl = VL<T>;
+  V<T> lo, hi;
+  if constexpr (M == 2) {
+    interleave(v[0], v[1], lo, hi);
+    put(p, lo, acc), put(p + vl, hi, acc);
+  } else {
+    static_assert(M == 4);
+    // (v0, v2) and (v1, v3) interleaved, then the two results: v0[l], v1[l], v2[l], v3[l]
+    V<T> lo02, hi02, lo13, hi13;
+    interleave(v[0], v[2], lo02, hi02);
+    interleave(v[1], v[3], lo13, hi13);
+    interleave(lo02, lo13, lo, hi);
+    put(p, lo, acc), put(p + vl, hi, acc);
+    interleave(hi02, hi13, lo, hi);
+    put(p + 2 * vl, lo, acc), put(p + 3 * vl, hi, acc);
+  }
 }
 
 // c[i][0 .. 2·VL) (=, or += when acc) Σ_k a[k·mr + i] · b[k·2·VL + ·] for the first M of a tile's
@@ -84,7 +109,7 @@ SVERTKA_CONV_INLINE void micro_rows(i64 kc, const T* a, i64 mr, const T* b, T* c
   }
 }
 
-template <int R, class Isa, class T>
+template <int R, int M, class Isa, class T>
 SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const Ctx<T>*>(vctx);
   const Setup& s = *c.s;
@@ -96,19 +121,19 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   const i64 gi = t / ni % s.G, n = t / ni / s.G;
   const i64 nt = it.t1 - it.t0, np = ceil_div(nt, nr), ncp = np * nr, Cg = s.Cg, rows = c.tiles * mr;
   const i64 dh = g.dilation.h, dw = g.dilation.w;
-  constexpr int A = Wino<R>::a, XI = A * A;
-  // split rows: even and odd halves of `len` values, zero past the tile row's last tile + α/2 − 1
-  // (the vectors of the last tiles read up to vl past it)
-  const i64 len = round_up(it.tw + A / 2 - 1 + vl, vl);
-  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = 2 * (th1 - th0) + A - 2;
+  constexpr int A = Wino<R, M>::a, XI = A * A;
+  // split rows: M parts of `len` values, zero past the tile row's last tile + (α − 1) / M (the
+  // vectors of the last tiles read up to vl past it)
+  const i64 len = round_up(it.tw + (A - 1) / M + vl, vl);
+  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = M * (th1 - th0) + A - M;
   // per ξ: B panels, products
   const i64 ps = Cg * nr, vs = spread<T>(Cg * ncp), ms = spread<T>(rows * ncp);
   const i64 ts = ncp + vl;                                  // a row of the transformed values of one channel
   Workspace& ws = workspace();
   T* v = ws.task_b.get<T>(XI * vs);
   T* m = ws.task_c.get<T>(XI * ms);
-  T* split = ws.task_a.get<T>(nrows * 2 * len + XI * ts + s.Q + 2 * len * dw + dw);
-  T* tmp = split + nrows * 2 * len;
+  T* split = ws.task_a.get<T>(nrows * M * len + XI * ts + s.Q + M * len * dw + dw);
+  T* tmp = split + nrows * M * len;
   T* pad = tmp + XI * ts;
   // input transform, channel by channel: whole vectors of tiles along each tile row into tmp (the
   // lanes past a row's end are overwritten by the next row or lie past the block), then into the
@@ -116,7 +141,7 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   // of the last panel's unused columns (never read) only ever see finite values
   for (i64 xi = 0; xi < XI; ++xi) std::fill(tmp + xi * ts + nt, tmp + (xi + 1) * ts, T(0));
   for (i64 ci = 0; ci < Cg; ++ci) {
-    transform_plane<R>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, tmp, ts);
+    transform_plane<R, M>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, tmp, ts);
     for (i64 xi = 0; xi < XI; ++xi)
       for (i64 q = 0; q < np; ++q)
 #pragma GCC unroll 4
@@ -145,7 +170,8 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
         }
       }
   }
-  // output transform: vectors of tiles whose 2 × 2 outputs all lie in the output, the rest one by one
+  // output transform: vectors of tiles whose M columns all lie in the output (rows past its last
+  // left out), the rest one by one
   for (i64 k = 0; k < s.Kg; ++k) {
     const i64 kk = gi * s.Kg + k;
     const T bias = c.b ? c.b[kk] : T(0);
@@ -153,58 +179,70 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
     T* yk = c.y + (n * g.K + kk) * s.P;
     for (i64 th = th0; th < th1; ++th) {
       const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
-      const i64 i0 = 2 * th;
-      const bool two_rows = i0 + 1 < it.hs;
-      T* y0 = yk + (it.ph + i0 * dh) * g.Wo + it.pw;
-      T* y1 = y0 + dh * g.Wo;
+      const i64 i0 = M * th, nrow = std::min<i64>(M, it.hs - i0);
+      T* yr[M];
+      for (i64 i = 0; i < M; ++i) yr[i] = yk + (it.ph + (i0 + std::min(i, nrow - 1)) * dh) * g.Wo + it.pw;
       const i64 j0 = a0 - th * it.tw, j1 = a1 - th * it.tw;
       const T* mk = m + k * ncp + (a0 - it.t0) - j0;  // tile j of this row at mk[j]
-      const i64 jf = std::min(j1, it.ws / 2);         // tiles j < jf have both columns
+      const i64 jf = std::min(j1, it.ws / M);         // tiles j < jf have all M columns
       i64 j = j0;
-      if (two_rows && dw == 1)
+      if (dw == 1)
         for (; j + vl <= jf; j += vl) {
-          V<T> yv[2][2];
-          output_tiles<R>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
-          store_interleaved(y0 + 2 * j, yv[0][0], yv[0][1], c.accumulate);
-          store_interleaved(y1 + 2 * j, yv[1][0], yv[1][1], c.accumulate);
+          V<T> yv[M][M];
+          output_tiles<R, M>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
+          for (i64 i = 0; i < nrow; ++i) store_tiles<M>(yr[i] + M * j, yv[i], c.accumulate);
         }
-      else if (two_rows)  // dilated: the outputs of a vector of tiles lie 2·dw apart, stored one by one
+      else  // dilated: the outputs of a vector of tiles lie M·dw apart, stored one by one
         for (; j + vl <= jf; j += vl) {
-          V<T> yv[2][2];
-          output_tiles<R>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
+          V<T> yv[M][M];
+          output_tiles<R, M>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
           for (i64 l = 0; l < vl; ++l)
-            for (int i = 0; i < 2; ++i)
-              for (int q = 0; q < 2; ++q) {
-                T* p = (i == 0 ? y0 : y1) + (2 * (j + l) + q) * dw;
+            for (i64 i = 0; i < nrow; ++i)
+              for (int q = 0; q < M; ++q) {
+                T* p = yr[i] + (M * (j + l) + q) * dw;
                 *p = c.accumulate ? *p + yv[i][q][l] : yv[i][q][l];
               }
         }
       for (; j < j1; ++j) {
         const T* p = mk + j;
-        T yt[2][2];
-        output_tiles<R>([&](int xi) { return p[xi * ms]; }, bias, yt);
-        const auto put = [&](T* p, T value) { *p = c.accumulate ? *p + value : value; };
-        put(y0 + 2 * j * dw, yt[0][0]);
-        if (two_rows) put(y1 + 2 * j * dw, yt[1][0]);
-        if (j < jf) {
-          put(y0 + (2 * j + 1) * dw, yt[0][1]);
-          if (two_rows) put(y1 + (2 * j + 1) * dw, yt[1][1]);
-        }
+        T yt[M][M];
+        output_tiles<R, M>([&](int xi) { return p[xi * ms]; }, bias, yt);
+        const i64 ncol = std::min<i64>(M, it.ws - M * j);
+        for (i64 i = 0; i < nrow; ++i)
+          for (i64 q = 0; q < ncol; ++q) {
+            T* o = yr[i] + (M * j + q) * dw;
+            *o = c.accumulate ? *o + yt[i][q] : yt[i][q];
+          }
       }
     }
   }
 }
 
-SVERTKA_WINOGRAD_ENTRIES(forward)
+// F(2 × 2, 3 × 3), F(4 × 4, 3 × 3), F(2 × 2, 5 × 5)
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void forward23_task(const void* c, i64 t) {
+  forward_task<3, 2, Isa, T>(c, t);
+}
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void forward43_task(const void* c, i64 t) {
+  forward_task<3, 4, Isa, T>(c, t);
+}
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void forward25_task(const void* c, i64 t) {
+  forward_task<5, 2, Isa, T>(c, t);
+}
+SVERTKA_CONV_ENTRIES(forward23_task)
+SVERTKA_CONV_ENTRIES(forward43_task)
+SVERTKA_CONV_ENTRIES(forward25_task)
 
-// y (=|+=) the convolution of x by the r × r filters `w` through F(2 × 2, r × r) for geometry s;
+// y (=|+=) the convolution of x by the r × r filters `w` through F(m × m, r × r) for geometry s;
 // `flipped`: w is the original layer's weight and this is its transposed convolution (filter k,
 // channel c of this geometry is w[c, k] turned by 180°).
-template <int R, class T>
+template <int R, int M, class T>
 void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate) {
   const auto& g = s.g;
-  constexpr int A = Wino<R>::a, XI = A * A;
-  const Kernel kern = pick_forward_task<R, T>();
+  constexpr int A = Wino<R, M>::a, XI = A * A;
+  const Kernel kern = R == 5 ? pick_forward25_task<T>() : M == 4 ? pick_forward43_task<T>() : pick_forward23_task<T>();
   const i64 mr = kern.mr, tiles = ceil_div(s.Kg, mr), rows = tiles * mr, Cg = s.Cg;
   // u[gi][ξ = (a, b)][k][c] = (G w_kc Gᵀ)[a][b], in tiles of mr filters laid out [c][mr]
   T* u = workspace().call_a.get<T>(s.G * XI * rows * Cg);
@@ -220,35 +258,42 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
         for (int a = 0; a < A; ++a)
           for (int q = 0; q < R; ++q) {
             T sum = 0;
-            for (int r = 0; r < R; ++r) sum += static_cast<T>(Wino<R>::G[a][r]) * f[r][q];
+            for (int r = 0; r < R; ++r) sum += static_cast<T>(Wino<R, M>::G[a][r]) * f[r][q];
             gw[a][q] = sum;
           }
         for (int a = 0; a < A; ++a)
           for (int bb = 0; bb < A; ++bb) {
             T sum = 0;
-            for (int q = 0; q < R; ++q) sum += gw[a][q] * static_cast<T>(Wino<R>::G[bb][q]);
+            for (int q = 0; q < R; ++q) sum += gw[a][q] * static_cast<T>(Wino<R, M>::G[bb][q]);
             u[((gi * XI + a * A + bb) * rows + k / mr * mr) * Cg + ci * mr + k % mr] = sum;
           }
       }
-  const i64 ni = make_items(g, tile_block, NR<T>, nullptr);
+  const i64 ni = make_items(g, M, tile_block, NR<T>, nullptr);
   Item* items = workspace().call_items.get<Item>(ni);
-  make_items(g, tile_block, NR<T>, items);
+  make_items(g, M, tile_block, NR<T>, items);
   const Ctx<T> c{&s, items, ni, x, u, b, y, tiles, balanced(Cg, depth_max, 1), accumulate};
   run_tasks(g.N * s.G * ni, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
 }
 
 template <class T>
 void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate) {
-  if (s.g.R == 3)
-    run<3>(s, x, w, flipped, b, y, accumulate);
+  const auto& g = s.g;
+  if (g.R == 5)
+    run<5, 2>(s, x, w, flipped, b, y, accumulate);
+  else if (large_tiles(g))
+    run<3, 4>(s, x, w, flipped, b, y, accumulate);
   else
-    run<5>(s, x, w, flipped, b, y, accumulate);
+    run<3, 2>(s, x, w, flipped, b, y, accumulate);
 }
 
 }  // namespace
 
 bool applies(const Conv2dGeometry& g) {
   return g.stride.h == 1 && g.stride.w == 1 && g.R == g.S && (g.R == 3 || g.R == 5);
+}
+
+bool large_tiles(const Conv2dGeometry& g) {
+  return g.R == 3 && g.Ho / g.dilation.h >= 32 && g.Wo / g.dilation.w >= 32;
 }
 
 bool transposes(const Conv2dGeometry& g) {

@@ -79,41 +79,47 @@ struct Item {
   i64 ph, pw, hs, ws, th, tw, t0, t1;  // hs × ws: the phase's output sub-grid
 };
 
-// dst[0 .. 2·len): the sub-grid columns pw + m·dw of `row`, even m in dst[0 .. len), odd m in
-// dst[len .. 2·len), zero at or past column `n`.
-template <class T>
+// dst[0 .. M·len): the sub-grid columns pw + m·dw of `row` split by m mod M, column m in
+// dst[(m mod M)·len + m / M], zero at or past column `n` (for M = 2: even m in dst[0 .. len), odd m
+// in dst[len .. 2·len)).
+template <int M = 2, class T>
 SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst) {
   row += pw;
-  // m < inside: both columns in the row, (2m + 1)·dw ≤ last = n − 1 − pw
-  const i64 last = (n - 1 - pw) / dw, inside = std::min(len, n - 1 - pw >= dw ? (last - 1) / 2 + 1 : 0);
+  // m < inside: all M columns of group m in the row, (M·m + M − 1)·dw ≤ last = n − 1 − pw
+  const i64 last = (n - 1 - pw) / dw, inside = std::min(len, n - 1 - pw >= (M - 1) * dw ? (last - (M - 1)) / M + 1 : 0);
   if (dw == 1) {
-    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m], dst[len + m] = row[2 * m + 1];
+    for (i64 m = 0; m < inside; ++m)
+#pragma GCC unroll 4
+      for (int q = 0; q < M; ++q) dst[q * len + m] = row[M * m + q];
   } else {
-    for (i64 m = 0; m < inside; ++m) dst[m] = row[2 * m * dw], dst[len + m] = row[(2 * m + 1) * dw];
+    for (i64 m = 0; m < inside; ++m)
+#pragma GCC unroll 4
+      for (int q = 0; q < M; ++q) dst[q * len + m] = row[(M * m + q) * dw];
   }
-  for (i64 m = inside; m < len; ++m) {
-    const i64 q0 = 2 * m * dw, q1 = q0 + dw;
-    dst[m] = pw + q0 < n ? row[q0] : T(0);
-    dst[len + m] = pw + q1 < n ? row[q1] : T(0);
-  }
+  for (i64 m = inside; m < len; ++m)
+#pragma GCC unroll 4
+    for (int q = 0; q < M; ++q) {
+      const i64 qq = (M * m + q) * dw;
+      dst[q * len + m] = pw + qq < n ? row[qq] : T(0);
+    }
 }
 
 // The padded sub-grid row of plane `x` at padded row qh, phase column pw (split as above; zero
-// outside the padded input), built in `pad` with zeros past Q up to the last column read (2·len·dw
+// outside the padded input), built in `pad` with zeros past Q up to the last column read (M·len·dw
 // + pw values or Q), so that every column of the split is read without a bound check.
-template <class T>
+template <int M = 2, class T>
 SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, i64 qh, i64 pw, i64 len, T* pad, T* dst) {
   const auto& g = s.g;
   const i64 qh_end = g.Ho + (g.R - 1) * g.dilation.h;
   const i64 ih = qh < qh_end ? pad_source(qh - g.padding.top, g.H, g.mode) : -1;
   if (ih < 0) {
-    std::fill_n(dst, 2 * len, T(0));
+    std::fill_n(dst, M * len, T(0));
     return;
   }
   pad_row(s, x + ih * g.W, pad);
-  const i64 n = std::max(s.Q, 2 * len * g.dilation.w + pw);
+  const i64 n = std::max(s.Q, M * len * g.dilation.w + pw);
   std::fill(pad + s.Q, pad + n, T(0));
-  split(pad, n, pw, g.dilation.w, len, dst);
+  split<M>(pad, n, pw, g.dilation.w, len, dst);
 }
 
 // 32 bytes of T as a GCC vector (AVX registers in the AVX2 and AVX-512 entries, narrower code in the
@@ -143,12 +149,13 @@ SVERTKA_CONV_INLINE void store(T* p, V<T> v) {
   __builtin_memcpy(p, &v, sizeof v);
 }
 
-// The one-dimensional transforms of F(2, r), on scalars or vectors U: Bᵀ d (α values), Aᵀ m (α →
-// 2) and A g (2 → α, the weight gradient's transform of ∂L/∂y), and the filter transform's G.
-template <int R>
+// The one-dimensional transforms of F(m, r), on scalars or vectors U: Bᵀ d (α = m + r − 1 values),
+// Aᵀ m (α → m), for m = 2 A g (2 → α, the weight gradient's transform of ∂L/∂y), and the filter
+// transform's G.
+template <int R, int M = 2>
 struct Wino;
 template <>
-struct Wino<3> {
+struct Wino<3, 2> {
   static constexpr int a = 4;
   static constexpr double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
   template <class U>
@@ -165,7 +172,7 @@ struct Wino<3> {
   }
 };
 template <>
-struct Wino<5> {
+struct Wino<5, 2> {
   static constexpr int a = 6;
   static constexpr double G[6][5] = {{0.25, 0, 0, 0, 0},
                                      {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
@@ -189,26 +196,47 @@ struct Wino<5> {
     h[0] = g0, h[1] = g0 + g1, h[2] = g0 - g1, h[3] = g0 + g2, h[4] = g0 - g2, h[5] = g1;
   }
 };
+// F(4, 3): the points of F(2, 5), so the same Bᵀ; Aᵀ has the rows 1, x, x², x³ of each point (∞:
+// the last output's)
+template <>
+struct Wino<3, 4> {
+  static constexpr int a = 6;
+  static constexpr double G[6][3] = {{0.25, 0, 0},
+                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                     {0, 0, 1}};
+  template <class U>
+  SVERTKA_CONV_INLINE static void bt(const U* d, U* t) {
+    Wino<5, 2>::bt(d, t);
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void at(const U* m, U* y) {
+    const U p = m[1] + m[2], q = m[1] - m[2], r = m[3] + m[4], u = m[3] - m[4];
+    y[0] = m[0] + p + r, y[1] = q + 2 * u, y[2] = p + 4 * r, y[3] = q + 8 * u + m[5];
+  }
+};
 
-// Bᵀ d B of VL tiles of one tile row from tile j, whose α padded sub-grid rows are split into even
-// halves e[a] and odd halves o[a]: value ξ of tile j + l goes to dst[ξ·ds + l].
-template <int R, class T>
-SVERTKA_CONV_INLINE void input_tiles(const T* const* e, const T* const* o, i64 j, T* dst, i64 ds) {
-  constexpr int A = Wino<R>::a;
+// Bᵀ d B of VL tiles of one tile row from tile j, whose α padded sub-grid rows rows[a] are split
+// M ways by column (split<M>, `len` values each): value ξ of tile j + l goes to dst[ξ·ds + l].
+template <int R, int M, class T>
+SVERTKA_CONV_INLINE void input_tiles(const T* const* rows, i64 len, i64 j, T* dst, i64 ds) {
+  constexpr int A = Wino<R, M>::a;
   V<T> t[A][A];
 #pragma GCC unroll 6
   for (int a = 0; a < A; ++a) {
     V<T> d[A];
 #pragma GCC unroll 6
-    for (int b = 0; b < A; ++b) d[b] = load((b % 2 == 0 ? e[a] : o[a]) + j + b / 2);
-    Wino<R>::bt(d, t[a]);
+    for (int b = 0; b < A; ++b) d[b] = load(rows[a] + (b % M) * len + j + b / M);
+    Wino<R, M>::bt(d, t[a]);
   }
 #pragma GCC unroll 6
   for (int b = 0; b < A; ++b) {
     V<T> col[A], out[A];
 #pragma GCC unroll 6
     for (int a = 0; a < A; ++a) col[a] = t[a][b];
-    Wino<R>::bt(col, out);
+    Wino<R, M>::bt(col, out);
 #pragma GCC unroll 6
     for (int a = 0; a < A; ++a) store(dst + (a * A + b) * ds, out[a]);
   }
@@ -217,33 +245,33 @@ SVERTKA_CONV_INLINE void input_tiles(const T* const* e, const T* const* o, i64 j
 // The input transform of the tiles of `it` in plane x: value ξ of the block's tile column col goes
 // to dst[ξ·ds + col] (whole vectors of tiles along each tile row: up to vl − 1 values past a row's
 // last tile are written too, and overwritten by the next row or left past the block). `split` holds
-// the block's 2·(tile rows) + α − 2 split rows of 2·len values; `pad` one padded row.
-template <int R, class T>
+// the block's M·(tile rows) + α − M split rows of M·len values; `pad` one padded row.
+template <int R, int M = 2, class T>
 SVERTKA_CONV_INLINE void transform_plane(const Setup& s, const Item& it, const T* x, i64 len, T* split, T* pad, T* dst,
                                          i64 ds) {
   constexpr i64 vl = VL<T>;
-  constexpr int A = Wino<R>::a;
-  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = 2 * (th1 - th0) + A - 2;
+  constexpr int A = Wino<R, M>::a;
+  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = M * (th1 - th0) + A - M;
   for (i64 u = 0; u < nrows; ++u)
-    split_row(s, x, it.ph + (2 * th0 + u) * s.g.dilation.h, it.pw, len, pad, split + u * 2 * len);
+    split_row<M>(s, x, it.ph + (M * th0 + u) * s.g.dilation.h, it.pw, len, pad, split + u * M * len);
   for (i64 th = th0; th < th1; ++th) {
     const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
-    const T *e[A], *o[A];
-    for (int a = 0; a < A; ++a) e[a] = split + (2 * (th - th0) + a) * 2 * len, o[a] = e[a] + len;
+    const T* rows[A];
+    for (int a = 0; a < A; ++a) rows[a] = split + (M * (th - th0) + a) * M * len;
     for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
-      input_tiles<R, T>(e, o, j, dst + col, ds);
+      input_tiles<R, M, T>(rows, len, j, dst + col, ds);
   }
 }
 
-// The blocks of about `block` tiles of every phase of g's output, in order, into `out` (when not
-// null); returns their count. Every block but a phase's last is a multiple of `unit` tiles (a whole
-// number of the micro-kernel's panels).
-inline i64 make_items(const Conv2dGeometry& g, i64 block, i64 unit, Item* out) {
+// The blocks of about `block` tiles of m × m outputs of every phase of g's output, in order, into
+// `out` (when not null); returns their count. Every block but a phase's last is a multiple of
+// `unit` tiles (a whole number of the micro-kernel's panels).
+inline i64 make_items(const Conv2dGeometry& g, i64 m, i64 block, i64 unit, Item* out) {
   i64 count = 0;
   for (i64 ph = 0; ph < std::min(g.dilation.h, g.Ho); ++ph)
     for (i64 pw = 0; pw < std::min(g.dilation.w, g.Wo); ++pw) {
       const i64 hs = ceil_div(g.Ho - ph, g.dilation.h), ws = ceil_div(g.Wo - pw, g.dilation.w);
-      const i64 th = ceil_div(hs, 2), tw = ceil_div(ws, 2), tiles = th * tw;
+      const i64 th = ceil_div(hs, m), tw = ceil_div(ws, m), tiles = th * tw;
       const i64 size = round_up(ceil_div(tiles, ceil_div(tiles, block)), unit), nb = ceil_div(tiles, size);
       for (i64 bi = 0; bi < nb; ++bi, ++count)
         if (out) out[count] = {ph, pw, hs, ws, th, tw, bi * size, std::min(tiles, (bi + 1) * size)};

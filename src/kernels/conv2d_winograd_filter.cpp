@@ -173,9 +173,9 @@ void run_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   constexpr int XI = Wino<R>::a * Wino<R>::a;
   const Kernel kern = pick_filter_task<R, T>();
   const i64 cgp = round_up(s.Cg, kern.dot_cols), kg4 = round_up(s.Kg, 4);
-  const i64 ni = make_items(g, filter_block, NR<T>, nullptr);
+  const i64 ni = make_items(g, 2, filter_block, NR<T>, nullptr);
   Item* items = workspace().call_items.get<Item>(ni);
-  make_items(g, filter_block, NR<T>, items);
+  make_items(g, 2, filter_block, NR<T>, items);
   const i64 count = g.N * ni, per_part = s.G * XI * cgp * kg4;
   const i64 parts = std::clamp<i64>(part_elems / per_part, 1, std::min<i64>(max_parts, count));
   T* part = workspace().call_part.get<T>(parts * per_part);

@@ -156,6 +156,11 @@ const Case winograd_cases[] = {
     {1, 3, 5, 5, 2, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
     {1, 4, 4, 70, 3, 3, 3, {1, 1}, {1, 2}, {1, 1, 2, 2}, 1},    // rows of 35 tiles: vectors and a tail
     {3, 3, 45, 46, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},   // weight gradient: 3 blocks per image, 9 in 8 parts
+    // F(4 × 4, 3 × 3) from 32 × 32 outputs per phase on: 9 × 10 tiles, a vector of 8 and a tail of
+    // 2 per tile row, a last tile row of 2 output rows
+    {2, 3, 34, 41, 5, 3, 3, {1, 1}, {1, 1}, {0, 2, 1, 0}, 1},
+    {1, 4, 66, 70, 4, 3, 3, {1, 1}, {2, 2}, {2, 3, 1, 2}, 2},   // dilation 2: phases of 34 and 33 rows; groups
+    {1, 2, 33, 35, 3, 3, 3, {1, 1}, {1, 1}, {4, 5, 3, 6}, 1},   // zero padding wider than 2: the padded input
     {2, 3, 11, 10, 4, 5, 5, {1, 1}, {1, 1}, {2, 3, 0, 1}, 1},   // 5 × 5: asymmetric padding, odd output rows
     {2, 6, 17, 19, 8, 5, 5, {1, 1}, {2, 2}, {4, 4, 4, 4}, 2},   // dilation 2: four phases; groups
     {1, 4, 15, 12, 5, 5, 5, {1, 1}, {3, 1}, {6, 1, 2, 3}, 1},   // dilation 3 × 1, uneven phases
