@@ -218,22 +218,7 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   }
 }
 
-// F(2 × 2, 3 × 3), F(4 × 4, 3 × 3), F(2 × 2, 5 × 5)
-template <class Isa, class T>
-SVERTKA_CONV_INLINE void forward23_task(const void* c, i64 t) {
-  forward_task<3, 2, Isa, T>(c, t);
-}
-template <class Isa, class T>
-SVERTKA_CONV_INLINE void forward43_task(const void* c, i64 t) {
-  forward_task<3, 4, Isa, T>(c, t);
-}
-template <class Isa, class T>
-SVERTKA_CONV_INLINE void forward25_task(const void* c, i64 t) {
-  forward_task<5, 2, Isa, T>(c, t);
-}
-SVERTKA_CONV_ENTRIES(forward23_task)
-SVERTKA_CONV_ENTRIES(forward43_task)
-SVERTKA_CONV_ENTRIES(forward25_task)
+SVERTKA_WINOGRAD_ENTRIES(forward)
 
 // y (=|+=) the convolution of x by the r × r filters `w` through F(m × m, r × r) for geometry s;
 // `flipped`: w is the original layer's weight and this is its transposed convolution (filter k,
@@ -242,7 +227,7 @@ template <int R, int M, class T>
 void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate) {
   const auto& g = s.g;
   constexpr int A = Wino<R, M>::a, XI = A * A;
-  const Kernel kern = R == 5 ? pick_forward25_task<T>() : M == 4 ? pick_forward43_task<T>() : pick_forward23_task<T>();
+  const Kernel kern = pick_forward_task<R, M, T>();
   const i64 mr = kern.mr, tiles = ceil_div(s.Kg, mr), rows = tiles * mr, Cg = s.Cg;
   // u[gi][ξ = (a, b)][k][c] = (G w_kc Gᵀ)[a][b], in tiles of mr filters laid out [c][mr]
   T* u = workspace().call_a.get<T>(s.G * XI * rows * Cg);
@@ -280,7 +265,7 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
   const auto& g = s.g;
   if (g.R == 5)
     run<5, 2>(s, x, w, flipped, b, y, accumulate);
-  else if (large_tiles(g))
+  else if (large_tiles(g, 32))
     run<3, 4>(s, x, w, flipped, b, y, accumulate);
   else
     run<3, 2>(s, x, w, flipped, b, y, accumulate);
@@ -292,8 +277,8 @@ bool applies(const Conv2dGeometry& g) {
   return g.stride.h == 1 && g.stride.w == 1 && g.R == g.S && (g.R == 3 || g.R == 5);
 }
 
-bool large_tiles(const Conv2dGeometry& g) {
-  return g.R == 3 && g.Ho / g.dilation.h >= 32 && g.Wo / g.dilation.w >= 32;
+bool large_tiles(const Conv2dGeometry& g, i64 side) {
+  return g.R == 3 && g.Ho / g.dilation.h >= side && g.Wo / g.dilation.w >= side;
 }
 
 bool transposes(const Conv2dGeometry& g) {

@@ -150,8 +150,8 @@ SVERTKA_CONV_INLINE void store(T* p, V<T> v) {
 }
 
 // The one-dimensional transforms of F(m, r), on scalars or vectors U: Bᵀ d (α = m + r − 1 values),
-// Aᵀ m (α → m), for m = 2 A g (2 → α, the weight gradient's transform of ∂L/∂y), and the filter
-// transform's G.
+// Aᵀ m (α → m), A g (m → α, the weight gradient's transform of ∂L/∂y), and the filter transform's
+// G.
 template <int R, int M = 2>
 struct Wino;
 template <>
@@ -167,8 +167,8 @@ struct Wino<3, 2> {
     y[0] = m[0] + m[1] + m[2], y[1] = m[1] - m[2] - m[3];
   }
   template <class U>
-  SVERTKA_CONV_INLINE static void ag(U g0, U g1, U* h) {
-    h[0] = g0, h[1] = g0 + g1, h[2] = g0 - g1, h[3] = -g1;
+  SVERTKA_CONV_INLINE static void ag(const U* g, U* h) {
+    h[0] = g[0], h[1] = g[0] + g[1], h[2] = g[0] - g[1], h[3] = -g[1];
   }
 };
 template <>
@@ -191,9 +191,9 @@ struct Wino<5, 2> {
     y[0] = m[0] + m[1] + m[2] + m[3] + m[4], y[1] = (m[1] - m[2]) + 2 * (m[3] - m[4]) + m[5];
   }
   template <class U>
-  SVERTKA_CONV_INLINE static void ag(U g0, U g1, U* h) {
-    const U g2 = 2 * g1;
-    h[0] = g0, h[1] = g0 + g1, h[2] = g0 - g1, h[3] = g0 + g2, h[4] = g0 - g2, h[5] = g1;
+  SVERTKA_CONV_INLINE static void ag(const U* g, U* h) {
+    const U g2 = 2 * g[1];
+    h[0] = g[0], h[1] = g[0] + g[1], h[2] = g[0] - g[1], h[3] = g[0] + g2, h[4] = g[0] - g2, h[5] = g[1];
   }
 };
 // F(4, 3): the points of F(2, 5), so the same Bᵀ; Aᵀ has the rows 1, x, x², x³ of each point (∞:
@@ -215,6 +215,11 @@ struct Wino<3, 4> {
   SVERTKA_CONV_INLINE static void at(const U* m, U* y) {
     const U p = m[1] + m[2], q = m[1] - m[2], r = m[3] + m[4], u = m[3] - m[4];
     y[0] = m[0] + p + r, y[1] = q + 2 * u, y[2] = p + 4 * r, y[3] = q + 8 * u + m[5];
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void ag(const U* g, U* h) {
+    const U e = g[0] + g[2], o = g[1] + g[3], e4 = g[0] + 4 * g[2], o8 = 2 * g[1] + 8 * g[3];
+    h[0] = g[0], h[1] = e + o, h[2] = e - o, h[3] = e4 + o8, h[4] = e4 - o8, h[5] = g[3];
   }
 };
 
@@ -285,20 +290,25 @@ void check_applies(const Conv2dGeometry& g);
 // The entries of a task `name##_task<R, Isa, T>` for r = 3 and 5 (name##3_task, name##5_task, each
 // for every instruction set, see SVERTKA_CONV_ENTRIES) and pick_##name##_task<R, T>(), the one for
 // r and isa().
-#define SVERTKA_WINOGRAD_ENTRIES(name)                            \
-  template <class Isa, class T>                                   \
-  SVERTKA_CONV_INLINE void name##3_task(const void* c, i64 t) {   \
-    name##_task<3, Isa, T>(c, t);                                 \
-  }                                                               \
-  template <class Isa, class T>                                   \
-  SVERTKA_CONV_INLINE void name##5_task(const void* c, i64 t) {   \
-    name##_task<5, Isa, T>(c, t);                                 \
-  }                                                               \
-  SVERTKA_CONV_ENTRIES(name##3_task)                              \
-  SVERTKA_CONV_ENTRIES(name##5_task)                              \
-  template <int R, class T>                                       \
-  Kernel pick_##name##_task() {                                   \
-    return R == 3 ? pick_##name##3_task<T>() : pick_##name##5_task<T>(); \
+#define SVERTKA_WINOGRAD_ENTRIES(name)                                                                  \
+  template <class Isa, class T>                                                                         \
+  SVERTKA_CONV_INLINE void name##23_task(const void* c, i64 t) {                                        \
+    name##_task<3, 2, Isa, T>(c, t);                                                                    \
+  }                                                                                                     \
+  template <class Isa, class T>                                                                         \
+  SVERTKA_CONV_INLINE void name##43_task(const void* c, i64 t) {                                        \
+    name##_task<3, 4, Isa, T>(c, t);                                                                    \
+  }                                                                                                     \
+  template <class Isa, class T>                                                                         \
+  SVERTKA_CONV_INLINE void name##25_task(const void* c, i64 t) {                                        \
+    name##_task<5, 2, Isa, T>(c, t);                                                                    \
+  }                                                                                                     \
+  SVERTKA_CONV_ENTRIES(name##23_task)                                                                   \
+  SVERTKA_CONV_ENTRIES(name##43_task)                                                                   \
+  SVERTKA_CONV_ENTRIES(name##25_task)                                                                   \
+  template <int R, int M, class T>                                                                      \
+  Kernel pick_##name##_task() {                                                                         \
+    return R == 5 ? pick_##name##25_task<T>() : M == 4 ? pick_##name##43_task<T>() : pick_##name##23_task<T>(); \
   }
 
 }  // namespace svertka::kernels::conv::winograd

@@ -28,39 +28,46 @@ struct FilterCtx {
   i64 cgp, kg4;          // Cg rounded up to dot_cols, Kg to 4
 };
 
-// Ĝ of VL tiles of one tile row from tile j, whose 2 rows of ∂L/∂y are split into even halves e[i]
-// and odd halves o[i]: value ξ of tile j + l goes to dst[ξ·ds + l].
-template <int R, class T>
-SVERTKA_CONV_INLINE void gy_tiles(const T* const* e, const T* const* o, i64 j, T* dst, i64 ds) {
-  constexpr int A = Wino<R>::a;
-  V<T> h0[A], h1[A];  // columns 0 and 1 of A g
-  Wino<R>::ag(load(e[0] + j), load(e[1] + j), h0);
-  Wino<R>::ag(load(o[0] + j), load(o[1] + j), h1);
+// Ĝ of VL tiles of one tile row from tile j, whose M rows of ∂L/∂y rows[i] are split M ways by
+// column (split<M>, `len` values each): value ξ of tile j + l goes to dst[ξ·ds + l].
+template <int R, int M, class T>
+SVERTKA_CONV_INLINE void gy_tiles(const T* const* rows, i64 len, i64 j, T* dst, i64 ds) {
+  constexpr int A = Wino<R, M>::a;
+  V<T> h[M][A];  // h[q] = column q of A g
+#pragma GCC unroll 4
+  for (int q = 0; q < M; ++q) {
+    V<T> col[M];
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) col[i] = load(rows[i] + q * len + j);
+    Wino<R, M>::ag(col, h[q]);
+  }
 #pragma GCC unroll 6
   for (int a = 0; a < A; ++a) {
-    V<T> row[A];
-    Wino<R>::ag(h0[a], h1[a], row);
+    V<T> in[M], row[A];
+#pragma GCC unroll 4
+    for (int q = 0; q < M; ++q) in[q] = h[q][a];
+    Wino<R, M>::ag(in, row);
 #pragma GCC unroll 6
     for (int b = 0; b < A; ++b) store(dst + (a * A + b) * ds, row[b]);
   }
 }
 
 // Row oh of a ∂L/∂y plane at phase column pw, split as above (oh ≥ Ho: a zero row).
-template <class T>
+template <int M, class T>
 SVERTKA_CONV_INLINE void split_gy_row(const Setup& s, const T* plane, i64 oh, i64 pw, i64 len, T* dst) {
   if (oh >= s.g.Ho)
-    std::fill_n(dst, 2 * len, T(0));
+    std::fill_n(dst, M * len, T(0));
   else
-    split(plane + oh * s.g.Wo, s.g.Wo, pw, s.g.dilation.w, len, dst);
+    split<M>(plane + oh * s.g.Wo, s.g.Wo, pw, s.g.dilation.w, len, dst);
 }
 
-template <int R, class Isa, class T>
+template <int R, int M, class Isa, class T>
 SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const FilterCtx<T>*>(vctx);
   const Setup& s = *c.s;
   const auto& g = s.g;
   constexpr i64 nr = NR<T>, vl = VL<T>, dc = Isa::dot_cols;
-  constexpr int A = Wino<R>::a, XI = A * A;
+  constexpr int A = Wino<R, M>::a, XI = A * A;
   const i64 gi = t % s.G, part = t / s.G, Cg = s.Cg, Kg = s.Kg, cgp = c.cgp, kg4 = c.kg4;
   const i64 i0 = part * c.count / c.parts, i1 = (part + 1) * c.count / c.parts;
   // the largest block, tile row and count of split rows of this part's items, for the buffers
@@ -68,9 +75,9 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   for (i64 i = i0; i < i1; ++i) {
     const Item& it = c.items[i % c.ni];
     tmax = std::max(tmax, it.t1 - it.t0), twmax = std::max(twmax, it.tw);
-    nrows_max = std::max(nrows_max, 2 * ((it.t1 - 1) / it.tw - it.t0 / it.tw + 1) + A - 2);
+    nrows_max = std::max(nrows_max, M * ((it.t1 - 1) / it.tw - it.t0 / it.tw + 1) + A - M);
   }
-  const i64 len = round_up(twmax + A / 2 - 1 + vl, vl);
+  const i64 len = round_up(twmax + (A - 1) / M + vl, vl);
   // rows of V (input) and Ĝ (∂L/∂y) per ξ, long enough for the vectors past the last tile; a row
   // one panel longer when its size is a multiple of 2 KiB
   i64 ld = round_up(tmax + vl, nr);
@@ -79,8 +86,8 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   Workspace& ws = workspace();
   T* v = ws.task_b.get<T>(XI * vsz);
   T* gh = ws.task_c.get<T>(XI * gsz);
-  T* split = ws.task_a.get<T>(nrows_max * 2 * len + s.Q + 2 * len * g.dilation.w + g.dilation.w);
-  T* pad = split + nrows_max * 2 * len;
+  T* split = ws.task_a.get<T>(nrows_max * M * len + s.Q + M * len * g.dilation.w + g.dilation.w);
+  T* pad = split + nrows_max * M * len;
   T* acc = c.part + (part * s.G + gi) * XI * cgp * kg4;
   std::fill_n(acc, XI * cgp * kg4, T(0));
   // the padding rows (channels past Cg, filters past Kg) stay zero; the rows in use are written
@@ -95,21 +102,22 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
     const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1;
     for (i64 ci = 0; ci < Cg; ++ci) {
       T* row = v + ci * ld;
-      transform_plane<R>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, row, vsz);
+      transform_plane<R, M>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, row, vsz);
       for (i64 xi = 0; xi < XI; ++xi) std::fill(row + xi * vsz + nt, row + xi * vsz + kc, T(0));
     }
     for (i64 k = 0; k < Kg; ++k) {
       const T* plane = c.gy + (n * g.K + gi * Kg + k) * s.P;
       T* row = gh + k * ld;
       for (i64 th = th0; th < th1; ++th) {
-        T* sp = split + 4 * len * (th - th0);
-        split_gy_row(s, plane, it.ph + 2 * th * g.dilation.h, it.pw, len, sp);
-        split_gy_row(s, plane, it.ph + (2 * th + 1) * g.dilation.h, it.pw, len, sp + 2 * len);
-        const T* e[2] = {sp, sp + 2 * len};
-        const T* o[2] = {sp + len, sp + 3 * len};
+        T* sp = split + M * M * len * (th - th0);
+        const T* rows[M];
+        for (i64 i = 0; i < M; ++i) {
+          split_gy_row<M>(s, plane, it.ph + (M * th + i) * g.dilation.h, it.pw, len, sp + i * M * len);
+          rows[i] = sp + i * M * len;
+        }
         const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
         for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
-          gy_tiles<R, T>(e, o, j, row + col, gsz);
+          gy_tiles<R, M, T>(rows, len, j, row + col, gsz);
       }
       // the dot products run over the columns [nt, kc) past the block: zero in both
       for (i64 xi = 0; xi < XI; ++xi) std::fill(row + xi * gsz + nt, row + xi * gsz + kc, T(0));
@@ -134,11 +142,11 @@ struct FoldCtx {
   i64 parts, cgp, kg4;
   T* gw;
 };
-template <int R, class T>
+template <int R, int M, class T>
 void fold_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const FoldCtx<T>*>(vctx);
   const Setup& s = *c.s;
-  constexpr int A = Wino<R>::a, XI = A * A;
+  constexpr int A = Wino<R, M>::a, XI = A * A;
   const i64 gi = t / s.Kg, k = t % s.Kg, per_part = s.G * XI * c.cgp * c.kg4;
   for (i64 ci = 0; ci < s.Cg; ++ci) {
     T m[A][A];
@@ -153,36 +161,36 @@ void fold_task(const void* vctx, i64 t) {
     for (int i = 0; i < R; ++i)
       for (int b = 0; b < A; ++b) {
         T sum = 0;
-        for (int a = 0; a < A; ++a) sum += static_cast<T>(Wino<R>::G[a][i]) * m[a][b];
+        for (int a = 0; a < A; ++a) sum += static_cast<T>(Wino<R, M>::G[a][i]) * m[a][b];
         r[i][b] = sum;
       }
     T* out = c.gw + ((gi * s.Kg + k) * s.Cg + ci) * R * R;
     for (int i = 0; i < R; ++i)
       for (int j = 0; j < R; ++j) {
         T sum = 0;
-        for (int b = 0; b < A; ++b) sum += r[i][b] * static_cast<T>(Wino<R>::G[b][j]);
+        for (int b = 0; b < A; ++b) sum += r[i][b] * static_cast<T>(Wino<R, M>::G[b][j]);
         out[i * R + j] += sum;
       }
   }
 }
 
 // Partial sums of M per part (a fixed number, by shape) and group, added in part order by fold_task.
-template <int R, class T>
+template <int R, int M, class T>
 void run_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   const auto& g = s.g;
-  constexpr int XI = Wino<R>::a * Wino<R>::a;
-  const Kernel kern = pick_filter_task<R, T>();
+  constexpr int XI = Wino<R, M>::a * Wino<R, M>::a;
+  const Kernel kern = pick_filter_task<R, M, T>();
   const i64 cgp = round_up(s.Cg, kern.dot_cols), kg4 = round_up(s.Kg, 4);
-  const i64 ni = make_items(g, 2, filter_block, NR<T>, nullptr);
+  const i64 ni = make_items(g, M, filter_block, NR<T>, nullptr);
   Item* items = workspace().call_items.get<Item>(ni);
-  make_items(g, 2, filter_block, NR<T>, items);
+  make_items(g, M, filter_block, NR<T>, items);
   const i64 count = g.N * ni, per_part = s.G * XI * cgp * kg4;
   const i64 parts = std::clamp<i64>(part_elems / per_part, 1, std::min<i64>(max_parts, count));
   T* part = workspace().call_part.get<T>(parts * per_part);
   const FilterCtx<T> c{&s, items, ni, parts, count, x, gy, part, cgp, kg4};
   run_tasks(parts * s.G, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
   const FoldCtx<T> f{&s, part, parts, cgp, kg4, gw};
-  run_tasks(s.G * s.Kg, XI * static_cast<double>(parts * per_part), &fold_task<R, T>, &f);
+  run_tasks(s.G * s.Kg, XI * static_cast<double>(parts * per_part), &fold_task<R, M, T>, &f);
 }
 
 }  // namespace
@@ -190,10 +198,12 @@ void run_filter(const Setup& s, const T* x, const T* gy, T* gw) {
 template <class T>
 void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   check_applies(s.g);
-  if (s.g.R == 3)
-    run_filter<3>(s, x, gy, gw);
+  if (s.g.R == 5)
+    run_filter<5, 2>(s, x, gy, gw);
+  else if (large_tiles(s.g, 48))
+    run_filter<3, 4>(s, x, gy, gw);
   else
-    run_filter<5>(s, x, gy, gw);
+    run_filter<3, 2>(s, x, gy, gw);
 }
 
 template void backward_filter<float>(const Setup&, const float*, const float*, float*);

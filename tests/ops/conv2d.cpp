@@ -161,6 +161,10 @@ const Case winograd_cases[] = {
     {2, 3, 34, 41, 5, 3, 3, {1, 1}, {1, 1}, {0, 2, 1, 0}, 1},
     {1, 4, 66, 70, 4, 3, 3, {1, 1}, {2, 2}, {2, 3, 1, 2}, 2},   // dilation 2: phases of 34 and 33 rows; groups
     {1, 2, 33, 35, 3, 3, 3, {1, 1}, {1, 1}, {4, 5, 3, 6}, 1},   // zero padding wider than 2: the padded input
+    // and the weight gradient F(3 × 3, 4 × 4) from 48 × 48: 13 × 14 tiles, a last row of 1 output
+    // row; dilation 2 with phases of 67 × 66 outputs, 17 × 17 tiles in blocks of 160 and 129
+    {2, 3, 50, 53, 4, 3, 3, {1, 1}, {1, 1}, {1, 0, 2, 1}, 1},
+    {1, 2, 134, 132, 3, 3, 3, {1, 1}, {2, 2}, {2, 2, 2, 2}, 1},
     {2, 3, 11, 10, 4, 5, 5, {1, 1}, {1, 1}, {2, 3, 0, 1}, 1},   // 5 × 5: asymmetric padding, odd output rows
     {2, 6, 17, 19, 8, 5, 5, {1, 1}, {2, 2}, {4, 4, 4, 4}, 2},   // dilation 2: four phases; groups
     {1, 4, 15, 12, 5, 5, 5, {1, 1}, {3, 1}, {6, 1, 2, 3}, 1},   // dilation 3 × 1, uneven phases
