@@ -1,11 +1,13 @@
-// The Winograd path of the convolution: F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) for 3 × 3 and 5 × 5
-// filters at stride 1 (any dilation, groups and padding mode), for the forward pass, the data
-// gradient (every padding mode, through the gradient of the padded input when it is not zeros) and
-// (as F(3 × 3, 2 × 2), F(5 × 5, 2 × 2)) the weight gradient.
+// The Winograd path of the convolution: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for
+// 3 × 3 and 5 × 5 filters at stride 1 (any dilation, groups and padding mode), for the forward pass,
+// the data gradient (every padding mode, through the gradient of the padded input when it is not
+// zeros) and (as F(3 × 3, 2 × 2), F(3 × 3, 4 × 4), F(5 × 5, 2 × 2)) the weight gradient.
 //
-// Each 2 × 2 tile of outputs of an r × r filter is computed from an α × α tile of the padded input,
-// α = r + 1, with α² products per (filter, channel) instead of 4·r² (16 instead of 36 for 3 × 3, 36
-// instead of 100 for 5 × 5; Lavin and Gray's minimal filtering algorithm):
+// Each m × m tile of outputs of an r × r filter is computed from an α × α tile of the padded input,
+// α = m + r − 1, with α² products per (filter, channel) instead of m²·r² (16 instead of 36 for
+// F(2 × 2, 3 × 3), 36 instead of 144 for F(4 × 4, 3 × 3), 36 instead of 100 for F(2 × 2, 5 × 5);
+// Lavin and Gray's minimal filtering algorithm). A 3 × 3 layer takes m = 4 when each dilation phase
+// has at least 32 × 32 outputs (48 × 48 for the weight gradient), else m = 2:
 //
 //   Y = Aᵀ [ Σ_c (G w_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A
 //
@@ -25,19 +27,22 @@
 //        | 0  2 −1 −2  1  0 |        | 1/24 −1/12  ⅙    −⅓     ⅔  |
 //        | 0  4  0 −5  0  1 |        | 0     0     0     0     1  |
 //
-// so the sum over channels is α² independent products U_ξ[Kg × Cg] · V_ξ[Cg × tiles], one per
+// F(4, 3) has the points of F(2, 5), so its Bᵀ; its G (6 × 3) and Aᵀ (4 × 6, the powers 1, x, x²,
+// x³ of the points 0, 1, −1, 2, −2 and 0, 0, 0, 1 for ∞) are in Wino<3, 4> below.
+//
+// So the sum over channels is α² independent products U_ξ[Kg × Cg] · V_ξ[Cg × tiles], one per
 // position ξ of the α × α transformed tile, run by the GEMM path's micro-kernel.
 //
 // With dilation (dh, dw) the outputs of one phase (oh mod dh, ow mod dw) only read input pixels of
 // the same phase, so each phase is a plain r × r convolution on its sub-grid: a tile is the outputs
-// (oh0 + i·dh, ow0 + j·dw), i, j ∈ {0, 1}, and reads the padded input at (oh0 + a·dh, ow0 + b·dw),
+// (oh0 + i·dh, ow0 + j·dw), i, j ∈ [0, m), and reads the padded input at (oh0 + a·dh, ow0 + b·dw),
 // a, b ∈ [0, α).
 //
 // Task: (image, group, phase, block of about `tile_block` tiles of that phase, a whole number of
 // panels but for the phase's last, in row-major tile order). Per input channel, the padded sub-grid
 // rows the block reads are built through the row map and qmap (as in the direct path) and split
-// into even and odd sub-grid columns, so that position b of the tiles of one tile row is a
-// contiguous run; the input transform runs on vectors of tiles along each tile row, and its α²
+// m ways by sub-grid column (column q in part q mod m), so that position b of the tiles of one tile
+// row is a contiguous run; the input transform runs on vectors of tiles along each tile row, and its α²
 // values per tile are copied into the micro-kernel's B panels (tile = column). Then the α²
 // products, and the output transform writes y (with the bias), or adds to it, at the tile positions
 // inside the output.

@@ -21,13 +21,15 @@
 //!   and the forward pass of GEMM shapes whose output rows fill the vectors.
 //! - `lanes`: a vector of filters per output pixel, each input value broadcast, for the forward pass
 //!   and the weight gradient of 8 to 32 filters over a shallow depth (LeNet's second layer).
-//! - `winograd`: F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) for 3 × 3 and 5 × 5 filters at stride 1 (any
-//!   dilation, groups, padding mode): each 2 × 2 tile of outputs from a 4 × 4 (6 × 6) tile of input
-//!   with 16 (36) multiplications per filter and channel instead of 36 (100); the forward pass, the
-//!   data gradient (a convolution of ∂L/∂y by the turned filters: on the input's pixels when the
-//!   padding is zeros of at most (r − 1)·dilation per side, else on the padded input, whose border
-//!   is then added to the pixels it copies), and the weight gradient (F(r × r, 2 × 2): ∂L/∂y tiles
-//!   of 2 × 2 as the filters).
+//! - `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for 3 × 3 and 5 × 5 filters
+//!   at stride 1 (any dilation, groups, padding mode): each 2 × 2 tile of outputs from a 4 × 4
+//!   (6 × 6) tile of input with 16 (36) multiplications per filter and channel instead of 36 (100),
+//!   and for 3 × 3 layers with outputs of at least 32 × 32 per dilation phase each 4 × 4 tile from a
+//!   6 × 6 tile with 36 instead of 144; the forward pass, the data gradient (a convolution of ∂L/∂y
+//!   by the turned filters: on the input's pixels when the padding is zeros of at most
+//!   (r − 1)·dilation per side, else on the padded input, whose border is then added to the pixels
+//!   it copies), and the weight gradient (F(r × r, 2 × 2), or F(3 × 3, 4 × 4) from 48 × 48 outputs
+//!   per phase: ∂L/∂y tiles as the filters).
 //!
 //! Every kernel uses up to `num_threads()` threads for large problems and none for small ones; the
 //! work is split into tasks fixed by the shape alone, and sums over images are taken in a fixed
@@ -45,10 +47,12 @@ namespace svertka::kernels {
 //! pixels (few input channels or filters per group); `lanes`: a vector of filters per output pixel
 //! and each input value broadcast, nothing packed but the weights, for the forward pass and the
 //! filter gradient (few filters over a shallow depth, e.g. LeNet's second layer); its data gradient
-//! runs the GEMM path. `winograd`: F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) for every pass of 3 × 3 and
-//! 5 × 5 filters at stride 1; forced on another geometry, the forward pass throws `OptionError` and
-//! the backward passes run the GEMM path. Its results differ from the other algorithms' by rounding
-//! only (about 1e-6 relative in float for 3 × 3, up to about 5e-6 for 5 × 5).
+//! runs the GEMM path. `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for every
+//! pass of 3 × 3 and 5 × 5 filters at stride 1; forced on another geometry, the forward pass throws
+//! `OptionError` and the backward passes run the GEMM path. Its results differ from the other
+//! algorithms' by rounding only: in float, relative to the largest output, about 1e-6 for
+//! F(2 × 2, 3 × 3), up to about 5e-6 for 5 × 5 layers, and about 6e-6 (1.2e-5 at 256 channels) for
+//! the 4 × 4 tiles of large 3 × 3 layers; in double about 1e-14.
 enum class Conv2dAlgo { automatic, gemm, direct, lanes, winograd };
 
 //! The sizes of one convolution. `Ho`, `Wo` must equal the PyTorch output size
@@ -86,8 +90,10 @@ Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g);
 //! `algo = automatic` and float, a GEMM-path shape of 3 × 3 or 5 × 5 filters at stride 1 with at
 //! least 32 channels and 32 filters per group runs `winograd` on the AVX2 kernels (at 2 threads,
 //! 1.4-1.6x the direct and GEMM paths on 3 × 3 layers of 64-256 channels, 1.3-2.2x on 5 × 5 layers
-//! of 32-128 channels), and otherwise, on the AVX-512 or AVX2
-//! kernels, a GEMM-path shape runs its forward pass on the direct path when its output rows fill the vectors (Wo ≥ 32, at most a seventh of the row's
+//! of 32-128 channels) and on the AVX-512 kernels (5 × 5 layers, and 3 × 3 layers from 16 × 16
+//! outputs: below, the GEMM path is level or faster there); otherwise, on the AVX-512 or AVX2
+//! kernels, a GEMM-path shape runs its forward pass on the direct path when its output rows fill
+//! the vectors (Wo ≥ 32, at most a seventh of the row's
 //! 16-lane vectors left empty) and its filters are small enough to rearrange per task (Kg·Cg·R·S ≤
 //! 2¹⁸): output rows in registers, six filters per pass, with nothing packed but the input planes.
 //! Its backward passes stay on the GEMM path.
@@ -95,9 +101,10 @@ template <class T>
 Conv2dAlgo conv2d_forward_algorithm(const Conv2dGeometry& g);
 
 //! The algorithm `conv2d_backward_data<T>` runs for `g`: `winograd` when forced on 3 × 3 or 5 × 5
-//! filters at stride 1, or with `algo = automatic` where the forward pass runs it (1.4-1.5x the GEMM
-//! path on 3 × 3 layers of 64-256 channels at 2 threads, 1.1-1.4x with reflect or replicate
-//! padding); else `direct` for direct shapes and `gemm`.
+//! filters at stride 1, or with `algo = automatic` where the forward pass would run it on a layer
+//! of any size (1.4-1.5x the GEMM path on 3 × 3 layers of 64-256 channels at 2 threads, 1.1-1.4x
+//! with reflect or replicate padding) but, on the AVX-512 kernels, not through the padded input of
+//! a dilated layer (0.8x there); else `direct` for direct shapes and `gemm`.
 template <class T>
 Conv2dAlgo conv2d_backward_data_algorithm(const Conv2dGeometry& g);
 
@@ -106,7 +113,8 @@ Conv2dAlgo conv2d_backward_data_algorithm(const Conv2dGeometry& g);
 //! filters at stride 1, or with `algo = automatic` where the forward pass runs it, there are at most
 //! 128 × 128 channels × filters per group (more leave too few partial sums to spread over the
 //! threads) and enough output pixels to make deep products (Ho·Wo ≥ 28·28 for 3 × 3, 16·16 for
-//! 5 × 5); else `conv2d_algorithm(g)`.
+//! 5 × 5); on the AVX-512 kernels, whose GEMM path is the stronger, at most 64 × 64 and
+//! Ho·Wo ≥ 56·56 for 3 × 3, 32·32 for 5 × 5. Else `conv2d_algorithm(g)`.
 template <class T>
 Conv2dAlgo conv2d_backward_filter_algorithm(const Conv2dGeometry& g);
 
