@@ -151,15 +151,11 @@ Conv2dAlgo choose_filter(const Conv2dGeometry& g) {
   // products is the tiles of one image. On AVX2, 3 × 3 filters gain from 28 × 28 outputs on
   // (0.7-0.8x the GEMM path's time at 128 channels) and lose at 20 × 20 and below (1.1-1.4x at
   // 64-128 channels); 5 × 5 gain at 16 × 16 (0.8x at 32 channels) and lose at 14 × 14 (1.2-1.4x at
-  // 64-128). On AVX-512 the GEMM path is the stronger: Winograd takes 0.65x its time on
-  // replicate_5x5, 0.75-0.95x on 3 × 3 layers of 64 channels at 56 × 56 and 64 × 64, but 1.05x at
-  // 32 channels, 1.15x at 128 channels on 28 × 28, 1.0x on 5 × 5 layers of 64 channels at 28 × 28
-  // and 1.5-2x at 14 × 14; so there up to 64 × 64 channels, from 56 × 56 (3 × 3) or 32 × 32 (5 × 5)
-  const bool avx2 = isa() == Conv2dIsa::avx2;
-  const i64 min_outputs = g.R == 3 ? (avx2 ? 28 * 28 : 56 * 56) : (avx2 ? 16 * 16 : 32 * 32);
-  const i64 max_pairs = avx2 ? 128 * 128 : 64 * 64;
+  // 64-128). On AVX-512 (the Xeon): 3 × 3 level at 28 × 28 and 64 channels, 0.87x at 128, 0.55-0.8x
+  // the GEMM path's time from 32 × 32 on at 32-128 channels; 5 × 5 0.8-0.9x at 16 × 16 and 28 × 28
+  const i64 min_outputs = g.R == 3 ? 28 * 28 : 16 * 16;
   if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g) &&
-      (g.C / g.groups) * (g.K / g.groups) <= max_pairs && g.Ho * g.Wo >= min_outputs)
+      (g.C / g.groups) * (g.K / g.groups) <= 128 * 128 && g.Ho * g.Wo >= min_outputs)
     return Conv2dAlgo::winograd;
   return a;
 }

@@ -113,8 +113,7 @@ Conv2dAlgo conv2d_backward_data_algorithm(const Conv2dGeometry& g);
 //! filters at stride 1, or with `algo = automatic` where the forward pass runs it, there are at most
 //! 128 × 128 channels × filters per group (more leave too few partial sums to spread over the
 //! threads) and enough output pixels to make deep products (Ho·Wo ≥ 28·28 for 3 × 3, 16·16 for
-//! 5 × 5); on the AVX-512 kernels, whose GEMM path is the stronger, at most 64 × 64 and
-//! Ho·Wo ≥ 56·56 for 3 × 3, 32·32 for 5 × 5. Else `conv2d_algorithm(g)`.
+//! 5 × 5). Else `conv2d_algorithm(g)`.
 template <class T>
 Conv2dAlgo conv2d_backward_filter_algorithm(const Conv2dGeometry& g);
 
