@@ -131,10 +131,6 @@ bool applies(const Conv2dGeometry& g);  // 3 × 3 or 5 × 5 at stride 1: every p
 // Whether its data gradient is a convolution of gY on the input's pixels alone (zero padding of at
 // most (r − 1)·dilation per side), not on the padded input followed by a fold of its borders.
 bool transposes(const Conv2dGeometry& g);
-// Whether a 3 × 3 layer has outputs of at least side × side per dilation phase (the forward pass and
-// data gradient run F(4 × 4, 3 × 3) from 32, the weight gradient F(3 × 3, 4 × 4) from 48; smaller
-// layers F(2 × 2, 3 × 3) and F(3 × 3, 2 × 2)).
-bool large_tiles(const Conv2dGeometry& g, std::int64_t side);
 template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
 template <class T> void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);
 template <class T> void backward_filter(const Setup& s, const T* x, const T* gy, T* gw);

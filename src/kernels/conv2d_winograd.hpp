@@ -87,7 +87,7 @@ struct Item {
 // dst[0 .. M·len): the sub-grid columns pw + m·dw of `row` split by m mod M, column m in
 // dst[(m mod M)·len + m / M], zero at or past column `n` (for M = 2: even m in dst[0 .. len), odd m
 // in dst[len .. 2·len)).
-template <int M = 2, class T>
+template <int M, class T>
 SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst) {
   row += pw;
   // m < inside: all M columns of group m in the row, (M·m + M − 1)·dw ≤ last = n − 1 − pw
@@ -112,7 +112,7 @@ SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* 
 // The padded sub-grid row of plane `x` at padded row qh, phase column pw (split as above; zero
 // outside the padded input), built in `pad` with zeros past Q up to the last column read (M·len·dw
 // + pw values or Q), so that every column of the split is read without a bound check.
-template <int M = 2, class T>
+template <int M, class T>
 SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, i64 qh, i64 pw, i64 len, T* pad, T* dst) {
   const auto& g = s.g;
   const i64 qh_end = g.Ho + (g.R - 1) * g.dilation.h;
@@ -157,7 +157,7 @@ SVERTKA_CONV_INLINE void store(T* p, V<T> v) {
 // The one-dimensional transforms of F(m, r), on scalars or vectors U: Bᵀ d (α = m + r − 1 values),
 // Aᵀ m (α → m), A g (m → α, the weight gradient's transform of ∂L/∂y), and the filter transform's
 // G.
-template <int R, int M = 2>
+template <int R, int M>
 struct Wino;
 template <>
 struct Wino<3, 2> {
@@ -256,7 +256,7 @@ SVERTKA_CONV_INLINE void input_tiles(const T* const* rows, i64 len, i64 j, T* ds
 // to dst[ξ·ds + col] (whole vectors of tiles along each tile row: up to vl − 1 values past a row's
 // last tile are written too, and overwritten by the next row or left past the block). `split` holds
 // the block's M·(tile rows) + α − M split rows of M·len values; `pad` one padded row.
-template <int R, int M = 2, class T>
+template <int R, int M, class T>
 SVERTKA_CONV_INLINE void transform_plane(const Setup& s, const Item& it, const T* x, i64 len, T* split, T* pad, T* dst,
                                          i64 ds) {
   constexpr i64 vl = VL<T>;
@@ -292,9 +292,14 @@ inline i64 make_items(const Conv2dGeometry& g, i64 m, i64 block, i64 unit, Item*
 // Throws OptionError unless g is a 3 × 3 or 5 × 5 convolution at stride 1.
 void check_applies(const Conv2dGeometry& g);
 
-// The entries of a task `name##_task<R, Isa, T>` for r = 3 and 5 (name##3_task, name##5_task, each
-// for every instruction set, see SVERTKA_CONV_ENTRIES) and pick_##name##_task<R, T>(), the one for
-// r and isa().
+// Whether a 3 × 3 layer has outputs of at least side × side per dilation phase (the forward pass and
+// data gradient run F(4 × 4, 3 × 3) from 32, the weight gradient F(3 × 3, 4 × 4) from 48; smaller
+// layers F(2 × 2, 3 × 3) and F(3 × 3, 2 × 2)).
+bool large_tiles(const Conv2dGeometry& g, i64 side);
+
+// The entries of a task `name##_task<R, M, Isa, T>` for F(2, 3), F(4, 3) and F(2, 5) (name##23_task,
+// name##43_task, name##25_task, each for every instruction set, see SVERTKA_CONV_ENTRIES) and
+// pick_##name##_task<R, M, T>(), the one for r, m and isa().
 #define SVERTKA_WINOGRAD_ENTRIES(name)                                                                  \
   template <class Isa, class T>                                                                         \
   SVERTKA_CONV_INLINE void name##23_task(const void* c, i64 t) {                                        \
