@@ -12,9 +12,10 @@ template <class T>
 struct FwdCtx {
   const Setup* s;
   ColumnMaps cm;
-  const T *x, *a, *b;  // a: packed W, per group ceil(Kg/6) tiles of [CRS][6]
+  const T *x, *a, *b;  // a: packed W, per group ceil(Kg/mr) tiles of [CRS][mr]
   T* y;
   i64 kc, mc;
+  bool direct;  // C may be y itself: P and Kg multiples of NR and mr, y 64-byte aligned
 };
 
 template <class Isa, class T>
@@ -31,7 +32,12 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   const PanelMap* maps = c.cm.of(b, lane_img, img0);
   Workspace& ws = workspace();
   T* bp = ws.task_b.get<T>(std::min(c.kc, CRS) * c.cm.bl.nc);
-  T* cb = ws.task_c.get<T>(tiles * mr * c.cm.bl.nc);
+  // A block inside one image is computed in y itself (no copy-out) when the layout allows it; the
+  // bias is then added to each C tile after its last chunk, while the tile is in L1.
+  const i64 n0 = col0 / s.P;
+  const bool direct = c.direct && (col0 + len - 1) / s.P == n0;
+  T* const cb = direct ? c.y + (n0 * s.g.K + gi * s.Kg) * s.P + col0 % s.P : ws.task_c.get<T>(tiles * mr * c.cm.bl.nc);
+  const i64 ldc = direct ? s.P : ncp;
   const T* x = c.x + img0 * s.CHW;
   const T* a = c.a + gi * tiles * mr * CRS;
   i64 pf_lo, pf_hi;
@@ -48,11 +54,19 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
     for (i64 t0 = 0; t0 < tiles; t0 += c.mc / mr) {
       const i64 t1 = std::min(tiles, t0 + c.mc / mr);
       for (i64 q = 0; q < np; q += Isa::panels)
-        for (i64 ti = t0; ti < t1; ++ti)
-          Isa::micro(kc, a + ti * mr * CRS + p0 * mr, bp + q * kc * nr, kc * nr, std::min(Isa::panels, np - q),
-                     cb + ti * mr * ncp + q * nr, ncp, p0 > 0);
+        for (i64 ti = t0; ti < t1; ++ti) {
+          const i64 npan = std::min(Isa::panels, np - q);
+          T* ct = cb + ti * mr * ldc + q * nr;
+          Isa::micro(kc, a + ti * mr * CRS + p0 * mr, bp + q * kc * nr, kc * nr, npan, ct, ldc, p0 > 0);
+          if (direct && c.b && p0 + kc == CRS)
+            for (i64 i = 0; i < mr; ++i) {
+              const T bias = c.b[gi * s.Kg + ti * mr + i];
+              for (i64 e = 0; e < npan * nr; ++e) ct[i * ldc + e] += bias;
+            }
+        }
     }
   }
+  if (direct) return;
   // copy out with the bias
   for (i64 k = 0; k < s.Kg; ++k) {
     const T* row = cb + k * ncp;
@@ -280,8 +294,9 @@ SVERTKA_CONV_ENTRIES(data1_task)
 }  // namespace
 
 
-// Extra memory: the packed weight (K·Cg·R·S rounded up to 6 filters, on the calling thread); per
-// task thread a block of X̂ (≤ 256 × 128 floats), of C (Kg × 128) and the block's panel maps.
+// Extra memory: the packed weight (K·Cg·R·S rounded up to mr filters, on the calling thread); per
+// task thread a block of X̂ (≤ 256 × 128 floats), of C (Kg × 128, unless C is y itself) and the
+// block's panel maps.
 template <class T>
 void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
   const Kernel kern = pick_forward_task<T>();
@@ -294,9 +309,11 @@ void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
           const i64 k = ti * mr + i;
           a[((gi * tiles + ti) * s.CRS + d) * mr + i] = k < s.Kg ? w[(gi * s.Kg + k) * s.CRS + d] : T(0);
         }
-  const Blocks bl(s.g.N, s.P, fwd_bytes / static_cast<i64>(sizeof(T)), NR<T>);
+  // blocks of whole micro-kernel calls (pairs of panels on AVX-512): a lone panel runs at half speed
+  const Blocks bl(s.g.N, s.P, fwd_bytes / static_cast<i64>(sizeof(T)), NR<T> * kern.panels);
   const FwdCtx<T> c{&s, build_column_maps(s, bl, NR<T>, std::is_same_v<T, float>), x, a, b, y,
-                    balanced(s.CRS, kc_max, 1), mc_max};
+                    balanced(s.CRS, kc_max, 1), mc_max,
+                    s.P % NR<T> == 0 && s.Kg % mr == 0 && reinterpret_cast<std::uintptr_t>(y) % 64 == 0};
   run_tasks(bl.count * s.G, flops(s), kern.fn, &c);
 }
 

@@ -139,6 +139,10 @@ const Case value_cases[] = {
     // stride 1, rows of 1000 outputs: the weight gradient's padded planes built 16 channels at a time
     {1, 20, 4, 1000, 3, 2, 5, {1, 1}, {1, 1}, {1, 0, 2, 2}, 1},
     {2, 2, 45, 40, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // blocks of 11 output rows and one of 1
+    // 24 filters (whole micro-tiles of 6 and 8) and planes of whole panels: the GEMM forward writes
+    // blocks inside one image straight into y, blocks across two images through its buffer
+    {3, 5, 8, 8, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
+    {3, 4, 16, 16, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
 };
 
 // 3 × 3 and 5 × 5 at stride 1 for the Winograd path: 2 × 2 output tiles per phase of the dilation,
