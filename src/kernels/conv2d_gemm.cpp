@@ -181,7 +181,7 @@ SVERTKA_CONV_INLINE void data_task(const void* vctx, i64 t) {
       if (next_col0 / s.P == (next_col0 + next_len - 1) / s.P)
         next_gy = c.gy + (next_col0 / s.P * s.g.K + gi * s.Kg) * s.P + next_col0 % s.P;
     }
-    if constexpr (strided_isa<Isa, T>)
+    if constexpr (strided_col2im_isa<Isa, T>)
       if (strided_vectors(s)) {
         for (i64 ci = c0; ci < c1; ++ci) {
           if (next_gy)
