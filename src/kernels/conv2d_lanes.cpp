@@ -96,6 +96,18 @@ struct Avx512Lanes<float> {
   SVERTKA_LANES_AVX512 static void store(float* p, V a) { _mm512_store_ps(p, a); }
   SVERTKA_LANES_AVX512 static void fma_into(V& acc, V w, float x) { acc = _mm512_fmadd_ps(w, _mm512_set1_ps(x), acc); }
   SVERTKA_LANES_AVX512 static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  // y[l·ldy + j] = out[j·L + l] + bias[l] (bias null: 0) for j < jn ≤ 16, l < kn: each filter's row
+  // segment gathered from the run's sums in one masked gather and stored in one masked store
+  SVERTKA_LANES_AVX512 static void store_columns(const float* out, i64 jn, i64 kn, const float* bias, float* y,
+                                                 i64 ldy) {
+    const __mmask16 m = static_cast<__mmask16>((1u << jn) - 1);
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32(static_cast<int>(L)));
+    for (i64 l = 0; l < kn; ++l) {
+      const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, out + l, 4);
+      _mm512_mask_storeu_ps(y + l * ldy, m, bias ? _mm512_add_ps(v, _mm512_set1_ps(bias[l])) : v);
+    }
+  }
 };
 template <>
 struct Avx512Lanes<double> {
@@ -256,6 +268,12 @@ SVERTKA_INLINE_LANES void task(const void* vctx, i64 t) {
       const bool direct = direct_run[ow0 / R] != 0;
       run_upto<V, static_cast<int>(R)>(jn, c, xg, wk, oh, ow0, direct, out);
       // out[j][l] → y[n, gi·Kg + k0 + l, oh, ow0 + j], with the bias
+      if constexpr (requires { V::store_columns; }) {
+        static_assert(R <= 16);
+        V::store_columns(out, jn, kn, c.b ? c.b + gi * s.Kg + k0 : nullptr,
+                         c.y + ((n * g.K + gi * s.Kg + k0) * g.Ho + oh) * g.Wo + ow0, s.P);
+        continue;
+      }
       for (i64 l = 0; l < kn; ++l) {
         const i64 k = gi * s.Kg + k0 + l;
         const T bias = c.b ? c.b[k] : T(0);
