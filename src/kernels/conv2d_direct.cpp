@@ -48,6 +48,13 @@ struct Rows {
 };
 
 // Packs plane `x` (H × W) into phase rows: dst[ih·pitch + φ·lph + m] = value at padded column m·sw + φ.
+// d[φ·lph + m] = src[m·SW + φ] for φ < SW, m ∈ [m0, m1)
+template <i64 SW, class T>
+SVERTKA_CONV_INLINE void copy_phases(const T* src, T* d, i64 lph, i64 m0, i64 m1) {
+  for (i64 m = m0; m < m1; ++m)
+    for (i64 phi = 0; phi < SW; ++phi) d[phi * lph + m] = src[m * SW + phi];
+}
+
 template <class T>
 SVERTKA_CONV_INLINE void pack_plane(const Setup& s, const Rows& rw, const T* x, T* dst) {
   const i64 sw = s.g.stride.w;
@@ -59,14 +66,32 @@ SVERTKA_CONV_INLINE void pack_plane(const Setup& s, const Rows& rw, const T* x, 
     }
     return;
   }
+  // Padded columns [qa, qb) are the row itself (as in pad_row): the output columns m whose every
+  // phase lies there, [m0, m1), are copied without the map, all phases together (at strides 2 and 4
+  // with the stride a constant, so the compiler turns the interleaved reads into permutations).
+  const i64 left = s.g.padding.left, qa = std::min(left, s.Q), qb = std::clamp(left + s.g.W, qa, s.Q);
+  const i64 m0 = std::min(ceil_div(qa, sw), rw.lph);
+  const i64 m1 = std::clamp<i64>(qb >= sw ? (qb - sw) / sw + 1 : 0, m0, rw.lph);
   for (i64 ih = 0; ih < s.g.H; ++ih) {
     const T* row = x + ih * s.g.W;
     T* d = dst + ih * rw.pitch;
-    for (i64 phi = 0; phi < sw; ++phi)
-      for (i64 m = 0; m < rw.lph; ++m) {
+    for (i64 phi = 0; phi < sw; ++phi) {
+      T* dp = d + phi * rw.lph;
+      const auto mapped = [&](i64 m) {
         const i64 q = m * sw + phi;
-        d[phi * rw.lph + m] = q < s.Q && s.qmap[q] >= 0 ? row[s.qmap[q]] : T(0);
-      }
+        dp[m] = q < s.Q && s.qmap[q] >= 0 ? row[s.qmap[q]] : T(0);
+      };
+      for (i64 m = 0; m < m0; ++m) mapped(m);
+      for (i64 m = m1; m < rw.lph; ++m) mapped(m);
+    }
+    const T* src = row - left;
+    if (sw == 4)
+      copy_phases<4>(src, d, rw.lph, m0, m1);
+    else if (sw == 2)
+      copy_phases<2>(src, d, rw.lph, m0, m1);
+    else
+      for (i64 phi = 0; phi < sw; ++phi)
+        for (i64 m = m0; m < m1; ++m) d[phi * rw.lph + m] = src[m * sw + phi];
   }
 }
 
