@@ -60,6 +60,7 @@ template <class T>
 struct GenericLanes {
   static constexpr i64 L = lanes_of<T>;
   static constexpr i64 run = max_run, taps = max_run, regs = 1, acc_regs = 2 * max_run;
+  static constexpr i64 kb = 1, run_kb = run;
   struct V {
     T v[L];
   };
@@ -90,6 +91,7 @@ template <>
 struct Avx512Lanes<float> {
   static constexpr i64 L = 16;
   static constexpr i64 run = max_run, taps = max_run, regs = 1, acc_regs = 2 * max_run;
+  static constexpr i64 kb = 3, run_kb = 8;  // several filter blocks: 3 × 8 columns, 24 accumulators
   using V = __m512;
   SVERTKA_LANES_AVX512 static V zero() { return _mm512_setzero_ps(); }
   SVERTKA_LANES_AVX512 static V load(const float* p) { return _mm512_load_ps(p); }
@@ -113,6 +115,7 @@ template <>
 struct Avx512Lanes<double> {
   static constexpr i64 L = 8;
   static constexpr i64 run = max_run, taps = max_run, regs = 1, acc_regs = 2 * max_run;
+  static constexpr i64 kb = 3, run_kb = 8;
   using V = __m512d;
   SVERTKA_LANES_AVX512 static V zero() { return _mm512_setzero_pd(); }
   SVERTKA_LANES_AVX512 static V load(const double* p) { return _mm512_load_pd(p); }
@@ -131,6 +134,7 @@ template <>
 struct Avx2Lanes<float> {
   static constexpr i64 L = 16;
   static constexpr i64 run = 6, taps = 5, regs = 2, acc_regs = 12;
+  static constexpr i64 kb = 1, run_kb = run;
   struct V {
     __m256 lo, hi;
   };
@@ -153,6 +157,7 @@ template <>
 struct Avx2Lanes<double> {
   static constexpr i64 L = 8;
   static constexpr i64 run = 6, taps = 5, regs = 2, acc_regs = 12;
+  static constexpr i64 kb = 1, run_kb = run;
   struct V {
     __m256d lo, hi;
   };
@@ -178,20 +183,22 @@ struct Ctx {
   const Setup* s;
   const T *x, *wl, *b;  // wl: packed weights, [G][kblocks][Cg·R·S][L]
   T* y;
-  i64 kblocks;
+  i64 kblocks, kgroups;  // kgroups: tasks per (image, group), each of up to V::kb filter blocks
 };
 
 // Output row oh, columns [ow0, ow0 + J), filters [k0, k0 + L) of group gi of image n. Direct: every
 // (column, tap) of the run reads column ow·sw + s·dw − left of the image (no padding involved);
 // Unit: and sw = 1, so the J columns are fixed offsets from one pointer (no pointer per column to
 // set up for each input row: that setup was a fifth of LeNet's second layer at 5 taps a row).
-template <class V, int J, bool Direct, bool Unit, class T>
+template <class V, int KB, int J, bool Direct, bool Unit, class T>
 SVERTKA_INLINE_LANES void run(const Ctx<T>& c, const T* xg, const T* wk, i64 oh, i64 ow0, T* out) {
   const Setup& s = *c.s;
   const Conv2dGeometry& g = s.g;
   constexpr i64 L = V::L;
-  typename V::V acc[J];
-  for (int j = 0; j < J; ++j) acc[j] = V::zero();
+  const i64 bstride = s.CRS * L;  // one filter block's weights to the next
+  typename V::V acc[KB][J];
+  for (int b = 0; b < KB; ++b)
+    for (int j = 0; j < J; ++j) acc[b][j] = V::zero();
   const i64 sw = g.stride.w, dw = g.dilation.w, left = g.padding.left;
   for (i64 ci = 0; ci < s.Cg; ++ci) {
     const T* xc = xg + ci * s.HW;
@@ -201,39 +208,45 @@ SVERTKA_INLINE_LANES void run(const Ctx<T>& c, const T* xg, const T* wk, i64 oh,
       const T* xr = xc + hr * g.W;
       const T* wr = wk + (ci * g.R + r) * g.S * L;
       for (i64 sx = 0; sx < g.S; ++sx) {
-        const auto wv = V::load(wr + sx * L);
+        typename V::V wv[KB];
+        for (int b = 0; b < KB; ++b) wv[b] = V::load(wr + b * bstride + sx * L);
         if constexpr (Unit) {
           const T* xs = xr + ow0 + sx * dw - left;
-          for (int j = 0; j < J; ++j) V::fma_into(acc[j], wv, xs[j]);
+          for (int j = 0; j < J; ++j)
+            for (int b = 0; b < KB; ++b) V::fma_into(acc[b][j], wv[b], xs[j]);
         } else if constexpr (Direct) {
           const T* xs = xr + ow0 * sw + sx * dw - left;
-          for (int j = 0; j < J; ++j) V::fma_into(acc[j], wv, xs[j * sw]);
+          for (int j = 0; j < J; ++j)
+            for (int b = 0; b < KB; ++b) V::fma_into(acc[b][j], wv[b], xs[j * sw]);
         } else {
           const i32* cm = s.colmap + ow0 * g.S + sx;
           for (int j = 0; j < J; ++j) {
             const i32 col = cm[j * g.S];
-            V::fma_into(acc[j], wv, col >= 0 ? xr[col] : T(0));
+            const T x = col >= 0 ? xr[col] : T(0);
+            for (int b = 0; b < KB; ++b) V::fma_into(acc[b][j], wv[b], x);
           }
         }
       }
     }
   }
-  for (int j = 0; j < J; ++j) V::store(out + j * L, acc[j]);
+  for (int b = 0; b < KB; ++b)
+    for (int j = 0; j < J; ++j) V::store(out + (b * J + j) * L, acc[b][j]);
 }
 
-// run<V, n> for a block of n <= J columns, n a compile-time constant (no lambda between the entry and
-// the lanes operations, so that they are all inlined into the entry's instruction set)
-template <class V, int J, class T>
+// run<V, KB, n> for a block of n <= J columns, n a compile-time constant (no lambda between the entry
+// and the lanes operations, so that they are all inlined into the entry's instruction set); the sums
+// of filter block b at out + b·n·L
+template <class V, int KB, int J, class T>
 SVERTKA_INLINE_LANES void run_upto(i64 n, const Ctx<T>& c, const T* xg, const T* wk, i64 oh, i64 ow0, bool direct,
                                    T* out) {
   if constexpr (J > 1)
-    if (n < J) return run_upto<V, J - 1>(n, c, xg, wk, oh, ow0, direct, out);
+    if (n < J) return run_upto<V, KB, J - 1>(n, c, xg, wk, oh, ow0, direct, out);
   if (direct && c.s->g.stride.w == 1)
-    run<V, J, true, true>(c, xg, wk, oh, ow0, out);
+    run<V, KB, J, true, true>(c, xg, wk, oh, ow0, out);
   else if (direct)
-    run<V, J, true, false>(c, xg, wk, oh, ow0, out);
+    run<V, KB, J, true, false>(c, xg, wk, oh, ow0, out);
   else
-    run<V, J, false, false>(c, xg, wk, oh, ow0, out);
+    run<V, KB, J, false, false>(c, xg, wk, oh, ow0, out);
 }
 
 // Whether columns [ow0, ow0 + n) read the image directly for every column tap.
@@ -247,40 +260,53 @@ inline bool direct_columns(const Setup& s, i64 ow0, i64 n) {
   return true;
 }
 
-template <class V, class T>
-SVERTKA_INLINE_LANES void task(const void* vctx, i64 t) {
-  const auto& c = *static_cast<const Ctx<T>*>(vctx);
+// Output rows of image n, group gi, for KB filter blocks from b0 in runs of R columns.
+template <class V, int KB, i64 R, class T>
+SVERTKA_INLINE_LANES void rows(const Ctx<T>& c, i64 n, i64 gi, i64 b0) {
   const Setup& s = *c.s;
   const Conv2dGeometry& g = s.g;
   constexpr i64 L = V::L;
-  const i64 kb = t % c.kblocks, gi = (t / c.kblocks) % s.G, n = t / (c.kblocks * s.G);
-  const i64 k0 = kb * L, kn = std::min(L, s.Kg - k0);
   const T* xg = c.x + (n * g.C + gi * s.Cg) * s.HW;
-  const T* wk = c.wl + (gi * c.kblocks + kb) * s.CRS * L;
-  alignas(64) T out[max_run * L];
+  const T* wk = c.wl + (gi * c.kblocks + b0) * s.CRS * L;
+  alignas(64) T out[KB * R * L];
   // per run of columns (the same for every output row): does it read the image directly?
-  constexpr i64 R = V::run;
   char* direct_run = workspace().task_lanes.get<char>(ceil_div(g.Wo, R));
   for (i64 ow0 = 0; ow0 < g.Wo; ow0 += R) direct_run[ow0 / R] = direct_columns(s, ow0, std::min(R, g.Wo - ow0));
   for (i64 oh = 0; oh < g.Ho; ++oh)
     for (i64 ow0 = 0; ow0 < g.Wo; ow0 += R) {
       const i64 jn = std::min(R, g.Wo - ow0);
       const bool direct = direct_run[ow0 / R] != 0;
-      run_upto<V, static_cast<int>(R)>(jn, c, xg, wk, oh, ow0, direct, out);
-      // out[j][l] → y[n, gi·Kg + k0 + l, oh, ow0 + j], with the bias
-      if constexpr (requires { V::store_columns; }) {
-        static_assert(R <= 16);
-        V::store_columns(out, jn, kn, c.b ? c.b + gi * s.Kg + k0 : nullptr,
-                         c.y + ((n * g.K + gi * s.Kg + k0) * g.Ho + oh) * g.Wo + ow0, s.P);
-        continue;
-      }
-      for (i64 l = 0; l < kn; ++l) {
-        const i64 k = gi * s.Kg + k0 + l;
-        const T bias = c.b ? c.b[k] : T(0);
-        T* yrow = c.y + ((n * g.K + k) * g.Ho + oh) * g.Wo + ow0;
-        for (i64 j = 0; j < jn; ++j) yrow[j] = out[j * L + l] + bias;
+      run_upto<V, KB, static_cast<int>(R)>(jn, c, xg, wk, oh, ow0, direct, out);
+      // block b's out[j][l] (at out + b·jn·L) → y[n, gi·Kg + k0 + l, oh, ow0 + j], with the bias
+      for (i64 b = 0; b < KB; ++b) {
+        const i64 k0 = (b0 + b) * L, kn = std::min(L, s.Kg - k0);
+        const T* ob = out + b * jn * L;
+        if constexpr (requires { V::store_columns; }) {
+          static_assert(R <= 16);
+          V::store_columns(ob, jn, kn, c.b ? c.b + gi * s.Kg + k0 : nullptr,
+                           c.y + ((n * g.K + gi * s.Kg + k0) * g.Ho + oh) * g.Wo + ow0, s.P);
+          continue;
+        }
+        for (i64 l = 0; l < kn; ++l) {
+          const i64 k = gi * s.Kg + k0 + l;
+          const T bias = c.b ? c.b[k] : T(0);
+          T* yrow = c.y + ((n * g.K + k) * g.Ho + oh) * g.Wo + ow0;
+          for (i64 j = 0; j < jn; ++j) yrow[j] = ob[j * L + l] + bias;
+        }
       }
     }
+}
+
+// Task (image, group, group of V::kb filter blocks): a whole group of blocks in one pass over the
+// taps (each input value broadcast once for all of them), a shorter last group block by block.
+template <class V, class T>
+SVERTKA_INLINE_LANES void task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const Ctx<T>*>(vctx);
+  const i64 G = c.s->G, kg = t % c.kgroups, gi = (t / c.kgroups) % G, n = t / (c.kgroups * G);
+  const i64 b0 = kg * V::kb, nb = std::min(V::kb, c.kblocks - b0);
+  if constexpr (V::kb > 1)
+    if (nb == V::kb) return rows<V, static_cast<int>(V::kb), V::run_kb>(c, n, gi, b0);
+  for (i64 b = b0; b < b0 + nb; ++b) rows<V, 1, V::run>(c, n, gi, b);
 }
 
 template <class T>
@@ -482,14 +508,15 @@ void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
           dst[d * L + l] = k < s.Kg ? w[(gi * s.Kg + k) * s.CRS + d] : T(0);
         }
     }
-  const Ctx<T> c{&s, x, wl, b, y, kblocks};
   TaskFn fn = &task_generic<T>;
+  i64 kb = GenericLanes<T>::kb;
 #ifdef SVERTKA_CONV_X86
-  if (isa() == Conv2dIsa::avx512) fn = &task_avx512<T>;
-  if (isa() == Conv2dIsa::avx2) fn = &task_avx2<T>;
+  if (isa() == Conv2dIsa::avx512) fn = &task_avx512<T>, kb = Avx512Lanes<T>::kb;
+  if (isa() == Conv2dIsa::avx2) fn = &task_avx2<T>, kb = Avx2Lanes<T>::kb;
 #endif
+  const Ctx<T> c{&s, x, wl, b, y, kblocks, ceil_div(kblocks, kb)};
   const double flops = 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS);
-  run_tasks(g.N * s.G * kblocks, flops, fn, &c);
+  run_tasks(g.N * s.G * c.kgroups, flops, fn, &c);
 }
 
 template void forward<float>(const Setup&, const float*, const float*, const float*, float*);

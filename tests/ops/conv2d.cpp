@@ -143,6 +143,10 @@ const Case value_cases[] = {
     // blocks inside one image straight into y, blocks across two images through its buffer
     {3, 5, 8, 8, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
     {3, 4, 16, 16, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
+    // filter lanes with three blocks of 16 filters per pass (AVX-512): 40 filters (the third block
+    // half full), strided and padded columns; 48 filters per group with two groups
+    {2, 3, 23, 25, 40, 5, 5, {2, 2}, {1, 1}, {2, 1, 2, 3}, 1},
+    {1, 4, 12, 13, 96, 3, 3, {2, 1}, {1, 2}, {1, 1, 2, 1}, 2},
 };
 
 // 3 × 3 and 5 × 5 at stride 1 for the Winograd path: 2 × 2 output tiles per phase of the dilation,
@@ -268,6 +272,27 @@ BOOST_AUTO_TEST_CASE(the_forward_pass_of_a_gemm_shape_with_full_rows_runs_direct
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 56, 64, Conv2dAlgo::gemm)) == Conv2dAlgo::gemm));  // forced
   BOOST_TEST((conv2d_forward_algorithm<float>(geom(6, 56, 16)) == Conv2dAlgo::lanes));     // not a GEMM shape
   BOOST_CHECK_THROW(conv2d_forward_algorithm<float>(sv::kernels::Conv2dGeometry{}), sv::ShapeError);
+}
+
+BOOST_AUTO_TEST_CASE(strided_deep_layers_of_48_filters_run_filter_lanes_forward_on_avx512) {
+  using sv::kernels::Conv2dIsa;
+  using sv::kernels::conv2d_forward_algorithm;
+  // C channels, K filters of r × r at stride st on 8 images of 227 × 227
+  auto geom = [](std::int64_t C, std::int64_t K, std::int64_t r, std::int64_t st) {
+    return sv::ops::Conv2d{{.stride = {st, st}}}.geometry({8, C, 227, 227}, {K, C, r, r});
+  };
+  for_each_isa([&] {
+    const bool avx512 = sv::kernels::conv2d_isa() == Conv2dIsa::avx512;
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(3, 96, 11, 4)) == Conv2dAlgo::lanes) == avx512));  // AlexNet c1
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(3, 48, 9, 2)) == Conv2dAlgo::lanes) == avx512));   // depth 243
+    BOOST_TEST((conv2d_forward_algorithm<double>(geom(3, 96, 11, 4)) != Conv2dAlgo::lanes));
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 64, 11, 4)) != Conv2dAlgo::lanes));  // a lone 4th block
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 96, 11, 1)) != Conv2dAlgo::lanes));  // stride 1
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 96, 7, 2)) != Conv2dAlgo::lanes));   // depth 147
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(5, 96, 11, 4)) != Conv2dAlgo::lanes));  // depth 605
+    // the backward passes keep their own choice
+    BOOST_TEST((sv::kernels::conv2d_backward_data_algorithm<float>(geom(3, 96, 11, 4)) != Conv2dAlgo::lanes));
+  });
 }
 
 BOOST_AUTO_TEST_CASE(winograd_runs_3x3_and_5x5_layers_of_32_channels_or_more_in_float_on_avx2_and_avx512) {
