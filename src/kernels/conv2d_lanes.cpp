@@ -17,7 +17,8 @@
 //
 //   acc[s][l] += gY[n, k0 + l, oh, ow] · x[n, c, rowmap(oh, r), colmap(ow, s)]
 //
-// Tasks: forward, one per (image, group, filter block), each writing its own output planes; filter
+// Tasks: forward, one per (image, group, filter block; on AVX-512 per three filter blocks, run in
+// one pass over the taps), each writing its own output planes; filter
 // gradient, one per (group, filter block, channel, tap row r), each owning those weights' gradients.
 // Every output element is one fixed sequence of operations, whatever the thread count. Extra
 // memory, in the calling thread's workspace: the packed weights (C/groups·R·S·L values per filter
