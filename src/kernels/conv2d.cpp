@@ -114,8 +114,9 @@ Conv2dAlgo choose_forward(const Conv2dGeometry& g) {
   // Filter lanes, three blocks of 16 filters per pass over the taps (AVX-512): at 2 threads on
   // strided layers over a depth of 243-512 they beat the direct path (alexnet_c1 7.1 -> 6.0 ms; its
   // 48-filter half 3.7 -> 3.1; 9 × 9 at stride 2 over 3 channels, 96 filters, 19.6 -> 17.1), not at
-  // stride 1 (5 × 5 over 16 channels, 96 filters: 4.4 against 3.5 ms), over depths of 27-147, or
-  // with a lone block left over (64 filters)
+  // stride 1 (5 × 5 over 16 channels, 96 filters: 4.4 against 3.5 ms) or over depths of 27-147.
+  // With 64 filters (a last group of one block, run alone) alexnet_c1's shape was level (4.5 against
+  // 4.6 ms), so the rule keeps to whole groups of 48
   if (isa() == Conv2dIsa::avx512 && (g.stride.h > 1 || g.stride.w > 1) && Kg % 48 == 0 && CRS >= 243 && CRS <= 512)
     return Conv2dAlgo::lanes;
   // The direct forward keeps output rows in vectors and runs 6 filters per pass over the taps. At 2
