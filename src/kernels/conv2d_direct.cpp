@@ -47,14 +47,20 @@ struct Rows {
   }
 };
 
-// Packs plane `x` (H × W) into phase rows: dst[ih·pitch + φ·lph + m] = value at padded column m·sw + φ.
-// d[φ·lph + m] = src[m·SW + φ] for φ < SW, m ∈ [m0, m1)
+// d[φ·lph + m] = src[m·sw + φ] for φ < sw, m ∈ [m0, m1). Called with SW = 0; strides 2 and 4 run
+// with the stride a constant, so that the compiler turns the interleaved reads into permutations.
 template <i64 SW, class T>
-SVERTKA_CONV_INLINE void copy_phases(const T* src, T* d, i64 lph, i64 m0, i64 m1) {
+SVERTKA_CONV_INLINE void copy_phases(const T* src, T* d, i64 sw, i64 lph, i64 m0, i64 m1) {
+  if constexpr (SW == 0) {
+    if (sw == 4) return copy_phases<4>(src, d, sw, lph, m0, m1);
+    if (sw == 2) return copy_phases<2>(src, d, sw, lph, m0, m1);
+  }
+  const i64 st = SW == 0 ? sw : SW;
   for (i64 m = m0; m < m1; ++m)
-    for (i64 phi = 0; phi < SW; ++phi) d[phi * lph + m] = src[m * SW + phi];
+    for (i64 phi = 0; phi < st; ++phi) d[phi * lph + m] = src[m * st + phi];
 }
 
+// Packs plane `x` (H × W) into phase rows: dst[ih·pitch + φ·lph + m] = value at padded column m·sw + φ.
 template <class T>
 SVERTKA_CONV_INLINE void pack_plane(const Setup& s, const Rows& rw, const T* x, T* dst) {
   const i64 sw = s.g.stride.w;
@@ -67,8 +73,7 @@ SVERTKA_CONV_INLINE void pack_plane(const Setup& s, const Rows& rw, const T* x, 
     return;
   }
   // Padded columns [qa, qb) are the row itself (as in pad_row): the output columns m whose every
-  // phase lies there, [m0, m1), are copied without the map, all phases together (at strides 2 and 4
-  // with the stride a constant, so the compiler turns the interleaved reads into permutations).
+  // phase lies there, [m0, m1), are copied without the map, all phases together.
   const i64 left = s.g.padding.left, qa = std::min(left, s.Q), qb = std::clamp(left + s.g.W, qa, s.Q);
   const i64 m0 = std::min(ceil_div(qa, sw), rw.lph);
   const i64 m1 = std::clamp<i64>(qb >= sw ? (qb - sw) / sw + 1 : 0, m0, rw.lph);
@@ -84,14 +89,7 @@ SVERTKA_CONV_INLINE void pack_plane(const Setup& s, const Rows& rw, const T* x, 
       for (i64 m = 0; m < m0; ++m) mapped(m);
       for (i64 m = m1; m < rw.lph; ++m) mapped(m);
     }
-    const T* src = row - left;
-    if (sw == 4)
-      copy_phases<4>(src, d, rw.lph, m0, m1);
-    else if (sw == 2)
-      copy_phases<2>(src, d, rw.lph, m0, m1);
-    else
-      for (i64 phi = 0; phi < sw; ++phi)
-        for (i64 m = m0; m < m1; ++m) d[phi * rw.lph + m] = src[m * sw + phi];
+    copy_phases<0>(row - left, d, sw, rw.lph, m0, m1);
   }
 }
 
