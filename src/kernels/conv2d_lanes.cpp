@@ -99,18 +99,47 @@ struct Avx512Lanes<float> {
   SVERTKA_LANES_AVX512 static void store(float* p, V a) { _mm512_store_ps(p, a); }
   SVERTKA_LANES_AVX512 static void fma_into(V& acc, V w, float x) { acc = _mm512_fmadd_ps(w, _mm512_set1_ps(x), acc); }
   SVERTKA_LANES_AVX512 static V add(V a, V b) { return _mm512_add_ps(a, b); }
-  // y[l·ldy + j] = out[j·L + l] + bias[l] (bias null: 0) for j < jn ≤ 16, l < kn: each filter's row
-  // segment gathered from the run's sums in one masked gather and stored in one masked store
-  SVERTKA_LANES_AVX512 static void store_columns(const float* out, i64 jn, i64 kn, const float* bias, float* y,
-                                                 i64 ldy) {
-    const __mmask16 m = static_cast<__mmask16>((1u << jn) - 1);
-    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                           _mm512_set1_epi32(static_cast<int>(L)));
-    for (i64 l = 0; l < kn; ++l) {
-      const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, out + l, 4);
-      _mm512_mask_storeu_ps(y + l * ldy, m, bias ? _mm512_add_ps(v, _mm512_set1_ps(bias[l])) : v);
+  // y[l·ldy + j] = acc[j][l] + bias[l] (bias null: 0) for j < J ≤ 16, l < kn: the run's J sums
+  // (a vector of filters per column) turned into a vector of columns per filter in registers (16 × 16
+  // transpose: unpack pairs, then 64-bit pairs, then two rounds of 128-bit lanes), each filter's row
+  // segment one masked store. Reading the sums back from memory with a gather per filter instead
+  // was about a sixth of LeNet's second layer on a Zen 5 (stores waiting on the gathers).
+// GCC 12 takes the pass-through operand these shuffle intrinsics fill with _mm512_undefined_ps() for
+// a read of an uninitialised variable (-Wmaybe-uninitialized, once inlined); nothing here reads it
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+  template <int J>
+  SVERTKA_LANES_AVX512 static void store_rows(const V* acc, i64 kn, const float* bias, float* y, i64 ldy) {
+    static_assert(J >= 1 && J <= 16);
+    const __mmask16 kmask = static_cast<__mmask16>((1u << kn) - 1);
+    const V b = bias ? _mm512_maskz_loadu_ps(kmask, bias) : _mm512_setzero_ps();
+    V r[16];
+    for (int j = 0; j < 16; ++j) r[j] = j < J ? _mm512_add_ps(acc[j], b) : _mm512_setzero_ps();
+    V t[16];
+    for (int i = 0; i < 8; ++i) {  // t[2i], t[2i + 1]: columns 2i, 2i + 1 interleaved
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {  // r[4i + m], 128-bit lane q: columns 4i..4i + 3 of filter 4q + m
+      const __m512d a0 = _mm512_castps_pd(t[4 * i]), a1 = _mm512_castps_pd(t[4 * i + 1]),
+                    a2 = _mm512_castps_pd(t[4 * i + 2]), a3 = _mm512_castps_pd(t[4 * i + 3]);
+      r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+      r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+      r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+      r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    const __mmask16 jmask = static_cast<__mmask16>((1u << J) - 1);
+    for (int m = 0; m < 4; ++m) {  // filters 4q + m: lanes q of r[m], r[4 + m], r[8 + m], r[12 + m]
+      const V v0 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x44), v1 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xEE);
+      const V v2 = J > 8 ? _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x44) : v0;
+      const V v3 = J > 8 ? _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xEE) : v1;
+      const V out[4] = {_mm512_shuffle_f32x4(v0, v2, 0x88), _mm512_shuffle_f32x4(v0, v2, 0xDD),
+                        _mm512_shuffle_f32x4(v1, v3, 0x88), _mm512_shuffle_f32x4(v1, v3, 0xDD)};
+      for (int q = 0; q < 4; ++q)
+        if (4 * q + m < kn) _mm512_mask_storeu_ps(y + (4 * q + m) * ldy, jmask, out[q]);
     }
   }
+#pragma GCC diagnostic pop
 };
 template <>
 struct Avx512Lanes<double> {
@@ -191,8 +220,17 @@ struct Ctx {
 // (column, tap) of the run reads column ow·sw + s·dw − left of the image (no padding involved);
 // Unit: and sw = 1, so the J columns are fixed offsets from one pointer (no pointer per column to
 // set up for each input row: that setup was a fifth of LeNet's second layer at 5 taps a row).
+// Where a run's sums go: y at filter block b0's first filter of the run's row and first column, the
+// bias of that filter (null: none), and how many of the group's filters are left from there.
+template <class T>
+struct Sink {
+  T* y;
+  const T* bias;
+  i64 kleft;
+};
+
 template <class V, int KB, int J, bool Direct, bool Unit, class T>
-SVERTKA_INLINE_LANES void run(const Ctx<T>& c, const T* xg, const T* wk, i64 oh, i64 ow0, T* out) {
+SVERTKA_INLINE_LANES void run(const Ctx<T>& c, const T* xg, const T* wk, i64 oh, i64 ow0, T* out, const Sink<T>& sink) {
   const Setup& s = *c.s;
   const Conv2dGeometry& g = s.g;
   constexpr i64 L = V::L;
@@ -230,8 +268,14 @@ SVERTKA_INLINE_LANES void run(const Ctx<T>& c, const T* xg, const T* wk, i64 oh,
       }
     }
   }
-  for (int b = 0; b < KB; ++b)
-    for (int j = 0; j < J; ++j) V::store(out + (b * J + j) * L, acc[b][j]);
+  if constexpr (requires { V::template store_rows<J>; }) {
+    for (int b = 0; b < KB; ++b)
+      V::template store_rows<J>(acc[b], std::min(L, sink.kleft - b * L), sink.bias ? sink.bias + b * L : nullptr,
+                                sink.y + b * L * s.P, s.P);
+  } else {
+    for (int b = 0; b < KB; ++b)
+      for (int j = 0; j < J; ++j) V::store(out + (b * J + j) * L, acc[b][j]);
+  }
 }
 
 // run<V, KB, n> for a block of n <= J columns, n a compile-time constant (no lambda between the entry
@@ -239,15 +283,15 @@ SVERTKA_INLINE_LANES void run(const Ctx<T>& c, const T* xg, const T* wk, i64 oh,
 // of filter block b at out + b·n·L
 template <class V, int KB, int J, class T>
 SVERTKA_INLINE_LANES void run_upto(i64 n, const Ctx<T>& c, const T* xg, const T* wk, i64 oh, i64 ow0, bool direct,
-                                   T* out) {
+                                   T* out, const Sink<T>& sink) {
   if constexpr (J > 1)
-    if (n < J) return run_upto<V, KB, J - 1>(n, c, xg, wk, oh, ow0, direct, out);
+    if (n < J) return run_upto<V, KB, J - 1>(n, c, xg, wk, oh, ow0, direct, out, sink);
   if (direct && c.s->g.stride.w == 1)
-    run<V, KB, J, true, true>(c, xg, wk, oh, ow0, out);
+    run<V, KB, J, true, true>(c, xg, wk, oh, ow0, out, sink);
   else if (direct)
-    run<V, KB, J, true, false>(c, xg, wk, oh, ow0, out);
+    run<V, KB, J, true, false>(c, xg, wk, oh, ow0, out, sink);
   else
-    run<V, KB, J, false, false>(c, xg, wk, oh, ow0, out);
+    run<V, KB, J, false, false>(c, xg, wk, oh, ow0, out, sink);
 }
 
 // Whether columns [ow0, ow0 + n) read the image directly for every column tap.
@@ -277,17 +321,15 @@ SVERTKA_INLINE_LANES void rows(const Ctx<T>& c, i64 n, i64 gi, i64 b0) {
     for (i64 ow0 = 0; ow0 < g.Wo; ow0 += R) {
       const i64 jn = std::min(R, g.Wo - ow0);
       const bool direct = direct_run[ow0 / R] != 0;
-      run_upto<V, KB, static_cast<int>(R)>(jn, c, xg, wk, oh, ow0, direct, out);
+      const i64 kfirst = b0 * L;
+      const Sink<T> sink{c.y + ((n * g.K + gi * s.Kg + kfirst) * g.Ho + oh) * g.Wo + ow0,
+                         c.b ? c.b + gi * s.Kg + kfirst : nullptr, s.Kg - kfirst};
+      run_upto<V, KB, static_cast<int>(R)>(jn, c, xg, wk, oh, ow0, direct, out, sink);
+      if constexpr (requires { V::template store_rows<1>; }) continue;  // run() wrote y
       // block b's out[j][l] (at out + b·jn·L) → y[n, gi·Kg + k0 + l, oh, ow0 + j], with the bias
       for (i64 b = 0; b < KB; ++b) {
         const i64 k0 = (b0 + b) * L, kn = std::min(L, s.Kg - k0);
         const T* ob = out + b * jn * L;
-        if constexpr (requires { V::store_columns; }) {
-          static_assert(R <= 16);
-          V::store_columns(ob, jn, kn, c.b ? c.b + gi * s.Kg + k0 : nullptr,
-                           c.y + ((n * g.K + gi * s.Kg + k0) * g.Ho + oh) * g.Wo + ow0, s.P);
-          continue;
-        }
         for (i64 l = 0; l < kn; ++l) {
           const i64 k = gi * s.Kg + k0 + l;
           const T bias = c.b ? c.b[k] : T(0);

@@ -147,6 +147,9 @@ const Case value_cases[] = {
     // half full), strided and padded columns; 48 filters per group with two groups
     {2, 3, 23, 25, 40, 5, 5, {2, 2}, {1, 1}, {2, 1, 2, 3}, 1},
     {1, 4, 12, 13, 96, 3, 3, {2, 1}, {1, 2}, {1, 1, 2, 1}, 2},
+    // filter lanes over rows of 21 outputs: runs of 12 and 9 columns (both halves of the AVX-512
+    // sums' 16 × 16 transpose), 24 filters (a second block of 8)
+    {2, 3, 8, 23, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 0, 0}, 1},
 };
 
 // 3 × 3 and 5 × 5 at stride 1 for the Winograd path: 2 × 2 output tiles per phase of the dilation,
