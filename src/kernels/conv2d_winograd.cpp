@@ -220,6 +220,57 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
 
 SVERTKA_WINOGRAD_ENTRIES(forward)
 
+// The filter transform G w Gᵀ of `weight_lanes` filters side by side (task: group gi, filters
+// [k0, k0 + weight_lanes) of the group's rows, those past Kg zero) for every channel, into u as run
+// lays it out. The sums go in the same order as one filter at a time; in tasks and over lanes of
+// filters, because one filter at a time in the calling thread was about 7% of vgg_3x3's forward
+// pass at one thread (scalar code, before the tasks start), more at two.
+constexpr i64 weight_lanes = 16;
+template <class T>
+struct WeightCtx {
+  const Setup* s;
+  const T* w;
+  bool flipped;
+  T* u;
+  i64 mr, rows;
+};
+template <int R, int M, class T>
+void weight_task(const void* vctx, i64 t) {
+  constexpr i64 kv = weight_lanes;
+  constexpr int A = Wino<R, M>::a, XI = A * A;
+  const auto& c = *static_cast<const WeightCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const i64 chunks = ceil_div(c.rows, kv), gi = t / chunks, k0 = t % chunks * kv;
+  const i64 nk = std::min(kv, c.rows - k0), Cg = s.Cg, mr = c.mr;
+  for (i64 ci = 0; ci < Cg; ++ci) {
+    T f[R][R][kv] = {}, gw[A][R][kv], out[A][A][kv];
+    for (i64 l = 0; l < std::min(nk, s.Kg - k0); ++l)
+      for (int r = 0; r < R; ++r)
+        for (int q = 0; q < R; ++q)
+          f[r][q][l] = c.flipped ? c.w[((gi * Cg + ci) * s.Kg + k0 + l) * R * R + (R - 1 - r) * R + (R - 1 - q)]
+                                 : c.w[((gi * s.Kg + k0 + l) * Cg + ci) * R * R + r * R + q];
+    for (int a = 0; a < A; ++a)
+      for (int q = 0; q < R; ++q)
+        for (i64 l = 0; l < kv; ++l) {
+          T sum = 0;
+          for (int r = 0; r < R; ++r) sum += static_cast<T>(Wino<R, M>::G[a][r]) * f[r][q][l];
+          gw[a][q][l] = sum;
+        }
+    for (int a = 0; a < A; ++a)
+      for (int bb = 0; bb < A; ++bb)
+        for (i64 l = 0; l < kv; ++l) {
+          T sum = 0;
+          for (int q = 0; q < R; ++q) sum += gw[a][q][l] * static_cast<T>(Wino<R, M>::G[bb][q]);
+          out[a][bb][l] = sum;
+        }
+    for (int xi = 0; xi < XI; ++xi)
+      for (i64 l = 0; l < nk; ++l) {
+        const i64 k = k0 + l;
+        c.u[((gi * XI + xi) * c.rows + k / mr * mr) * Cg + ci * mr + k % mr] = out[xi / A][xi % A][l];
+      }
+  }
+}
+
 // y (=|+=) the convolution of x by the r × r filters `w` through F(m × m, r × r) for geometry s;
 // `flipped`: w is the original layer's weight and this is its transposed convolution (filter k,
 // channel c of this geometry is w[c, k] turned by 180°).
@@ -231,28 +282,9 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
   const i64 mr = kern.mr, tiles = ceil_div(s.Kg, mr), rows = tiles * mr, Cg = s.Cg;
   // u[gi][ξ = (a, b)][k][c] = (G w_kc Gᵀ)[a][b], in tiles of mr filters laid out [c][mr]
   T* u = workspace().call_a.get<T>(s.G * XI * rows * Cg);
-  for (i64 gi = 0; gi < s.G; ++gi)
-    for (i64 k = 0; k < rows; ++k)
-      for (i64 ci = 0; ci < Cg; ++ci) {
-        T f[R][R] = {}, gw[A][R];
-        if (k < s.Kg)
-          for (int r = 0; r < R; ++r)
-            for (int q = 0; q < R; ++q)
-              f[r][q] = flipped ? w[((gi * Cg + ci) * s.Kg + k) * R * R + (R - 1 - r) * R + (R - 1 - q)]
-                                : w[((gi * s.Kg + k) * Cg + ci) * R * R + r * R + q];
-        for (int a = 0; a < A; ++a)
-          for (int q = 0; q < R; ++q) {
-            T sum = 0;
-            for (int r = 0; r < R; ++r) sum += static_cast<T>(Wino<R, M>::G[a][r]) * f[r][q];
-            gw[a][q] = sum;
-          }
-        for (int a = 0; a < A; ++a)
-          for (int bb = 0; bb < A; ++bb) {
-            T sum = 0;
-            for (int q = 0; q < R; ++q) sum += gw[a][q] * static_cast<T>(Wino<R, M>::G[bb][q]);
-            u[((gi * XI + a * A + bb) * rows + k / mr * mr) * Cg + ci * mr + k % mr] = sum;
-          }
-      }
+  const WeightCtx<T> wc{&s, w, flipped, u, mr, rows};
+  const i64 chunks = ceil_div(rows, weight_lanes);
+  run_tasks(s.G * chunks, 2.0 * static_cast<double>(s.G * rows * Cg * A * R * (R + A)), &weight_task<R, M, T>, &wc);
   const i64 ni = make_items(g, M, tile_block, NR<T>, nullptr);
   Item* items = workspace().call_items.get<Item>(ni);
   make_items(g, M, tile_block, NR<T>, items);
