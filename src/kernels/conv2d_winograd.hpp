@@ -84,49 +84,6 @@ struct Item {
   i64 ph, pw, hs, ws, th, tw, t0, t1;  // hs × ws: the phase's output sub-grid
 };
 
-// dst[0 .. M·len): the sub-grid columns pw + m·dw of `row` split by m mod M, column m in
-// dst[(m mod M)·len + m / M], zero at or past column `n` (for M = 2: even m in dst[0 .. len), odd m
-// in dst[len .. 2·len)).
-template <int M, class T>
-SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst) {
-  row += pw;
-  // m < inside: all M columns of group m in the row, (M·m + M − 1)·dw ≤ last = n − 1 − pw
-  const i64 last = (n - 1 - pw) / dw, inside = std::min(len, n - 1 - pw >= (M - 1) * dw ? (last - (M - 1)) / M + 1 : 0);
-  if (dw == 1) {
-    for (i64 m = 0; m < inside; ++m)
-#pragma GCC unroll 4
-      for (int q = 0; q < M; ++q) dst[q * len + m] = row[M * m + q];
-  } else {
-    for (i64 m = 0; m < inside; ++m)
-#pragma GCC unroll 4
-      for (int q = 0; q < M; ++q) dst[q * len + m] = row[(M * m + q) * dw];
-  }
-  for (i64 m = inside; m < len; ++m)
-#pragma GCC unroll 4
-    for (int q = 0; q < M; ++q) {
-      const i64 qq = (M * m + q) * dw;
-      dst[q * len + m] = pw + qq < n ? row[qq] : T(0);
-    }
-}
-
-// The padded sub-grid row of plane `x` at padded row qh, phase column pw (split as above; zero
-// outside the padded input), built in `pad` with zeros past Q up to the last column read (M·len·dw
-// + pw values or Q), so that every column of the split is read without a bound check.
-template <int M, class T>
-SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, i64 qh, i64 pw, i64 len, T* pad, T* dst) {
-  const auto& g = s.g;
-  const i64 qh_end = g.Ho + (g.R - 1) * g.dilation.h;
-  const i64 ih = qh < qh_end ? pad_source(qh - g.padding.top, g.H, g.mode) : -1;
-  if (ih < 0) {
-    std::fill_n(dst, M * len, T(0));
-    return;
-  }
-  pad_row(s, x + ih * g.W, pad);
-  const i64 n = std::max(s.Q, M * len * g.dilation.w + pw);
-  std::fill(pad + s.Q, pad + n, T(0));
-  split<M>(pad, n, pw, g.dilation.w, len, dst);
-}
-
 // 32 bytes of T as a GCC vector (AVX registers in the AVX2 and AVX-512 entries, narrower code in the
 // portable one), loaded and stored unaligned.
 template <class T>
@@ -152,6 +109,99 @@ SVERTKA_CONV_INLINE V<T> load(const T* p) {
 template <class T>
 SVERTKA_CONV_INLINE void store(T* p, V<T> v) {
   __builtin_memcpy(p, &v, sizeof v);
+}
+
+// ev[l], od[l] = (a, b)[2l], (a, b)[2l + 1]: the even and odd values of 2·VL consecutive ones
+SVERTKA_CONV_INLINE void deinterleave(V<float> a, V<float> b, V<float>& ev, V<float>& od) {
+  ev = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+  od = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+}
+SVERTKA_CONV_INLINE void deinterleave(V<double> a, V<double> b, V<double>& ev, V<double>& od) {
+  ev = __builtin_shufflevector(a, b, 0, 2, 4, 6);
+  od = __builtin_shufflevector(a, b, 1, 3, 5, 7);
+}
+// ph[k][l] = value E·l + k of the E·VL consecutive values in v[0 .. E) (E = 2, 4 or 8): split E ways
+// as pairs, then each half split E / 2 ways (phase k of the even values is phase 2k of the whole).
+template <int E, class T>
+SVERTKA_CONV_INLINE void deinterleave(const V<T>* v, V<T>* ph) {
+  if constexpr (E == 1) {
+    ph[0] = v[0];
+  } else {
+    V<T> ev[E / 2], od[E / 2], pe[E / 2], po[E / 2];
+#pragma GCC unroll 4
+    for (int i = 0; i < E / 2; ++i) deinterleave(v[2 * i], v[2 * i + 1], ev[i], od[i]);
+    deinterleave<E / 2, T>(ev, pe);
+    deinterleave<E / 2, T>(od, po);
+#pragma GCC unroll 4
+    for (int k = 0; k < E / 2; ++k) ph[2 * k] = pe[k], ph[2 * k + 1] = po[k];
+  }
+}
+
+// The vector part of split (row already at column pw, n columns from there, E = M·dw): whole vectors
+// of m while their E·VL values lie in the row, E loads split E ways; returns the m it reached.
+template <int M, int E, class T>
+SVERTKA_CONV_INLINE i64 split_vectors(const T* row, i64 n, i64 len, T* dst) {
+  if constexpr (E < M) return 0;  // no such dilation
+  constexpr i64 vl = VL<T>;
+  constexpr int dw = E / M;
+  const i64 mv = std::min(len, n / E) / vl * vl;
+  for (i64 m = 0; m < mv; m += vl) {
+    V<T> v[E], ph[E];
+#pragma GCC unroll 8
+    for (int k = 0; k < E; ++k) v[k] = load(row + (m * E + k * vl));
+    deinterleave<E, T>(v, ph);
+#pragma GCC unroll 4
+    for (int q = 0; q < M; ++q) store(dst + q * len + m, ph[q * dw]);
+  }
+  return mv;
+}
+
+// dst[0 .. M·len): the sub-grid columns pw + m·dw of `row` split by m mod M, column m in
+// dst[(m mod M)·len + m / M], zero at or past column `n` (for M = 2: even m in dst[0 .. len), odd m
+// in dst[len .. 2·len)).
+template <int M, class T>
+SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst) {
+  row += pw;
+  // m < inside: all M columns of group m in the row, (M·m + M − 1)·dw ≤ last = n − 1 − pw
+  const i64 last = (n - 1 - pw) / dw, inside = std::min(len, n - 1 - pw >= (M - 1) * dw ? (last - (M - 1)) / M + 1 : 0);
+  const i64 e = M * dw;
+  const i64 m0 = e == 2 ? split_vectors<M, 2>(row, n - pw, len, dst)
+                 : e == 4 ? split_vectors<M, 4>(row, n - pw, len, dst)
+                 : e == 8 ? split_vectors<M, 8>(row, n - pw, len, dst)
+                          : 0;
+  if (dw == 1) {
+    for (i64 m = m0; m < inside; ++m)
+#pragma GCC unroll 4
+      for (int q = 0; q < M; ++q) dst[q * len + m] = row[M * m + q];
+  } else {
+    for (i64 m = m0; m < inside; ++m)
+#pragma GCC unroll 4
+      for (int q = 0; q < M; ++q) dst[q * len + m] = row[(M * m + q) * dw];
+  }
+  for (i64 m = std::max(m0, inside); m < len; ++m)
+#pragma GCC unroll 4
+    for (int q = 0; q < M; ++q) {
+      const i64 qq = (M * m + q) * dw;
+      dst[q * len + m] = pw + qq < n ? row[qq] : T(0);
+    }
+}
+
+// The padded sub-grid row of plane `x` at padded row qh, phase column pw (split as above; zero
+// outside the padded input), built in `pad` with zeros past Q up to the last column read (M·len·dw
+// + pw values or Q), so that every column of the split is read without a bound check.
+template <int M, class T>
+SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, i64 qh, i64 pw, i64 len, T* pad, T* dst) {
+  const auto& g = s.g;
+  const i64 qh_end = g.Ho + (g.R - 1) * g.dilation.h;
+  const i64 ih = qh < qh_end ? pad_source(qh - g.padding.top, g.H, g.mode) : -1;
+  if (ih < 0) {
+    std::fill_n(dst, M * len, T(0));
+    return;
+  }
+  pad_row(s, x + ih * g.W, pad);
+  const i64 n = std::max(s.Q, M * len * g.dilation.w + pw);
+  std::fill(pad + s.Q, pad + n, T(0));
+  split<M>(pad, n, pw, g.dilation.w, len, dst);
 }
 
 // The one-dimensional transforms of F(m, r), on scalars or vectors U: Bᵀ d (α = m + r − 1 values),
