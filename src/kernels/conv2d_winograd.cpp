@@ -141,7 +141,8 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   // of the last panel's unused columns (never read) only ever see finite values
   for (i64 xi = 0; xi < XI; ++xi) std::fill(tmp + xi * ts + nt, tmp + (xi + 1) * ts, T(0));
   for (i64 ci = 0; ci < Cg; ++ci) {
-    transform_plane<R, M>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, tmp, ts);
+    transform_plane<R, M>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW,
+                          ci + 1 < Cg ? c.x + (n * g.C + gi * Cg + ci + 1) * s.HW : nullptr, len, split, pad, tmp, ts);
     for (i64 xi = 0; xi < XI; ++xi)
       for (i64 q = 0; q < np; ++q)
 #pragma GCC unroll 4
@@ -208,11 +209,15 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
         T yt[M][M];
         output_tiles<R, M>([&](int xi) { return p[xi * ms]; }, bias, yt);
         const i64 ncol = std::min<i64>(M, it.ws - M * j);
-        for (i64 i = 0; i < nrow; ++i)
-          for (i64 q = 0; q < ncol; ++q) {
-            T* o = yr[i] + (M * j + q) * dw;
-            *o = c.accumulate ? *o + yt[i][q] : yt[i][q];
+        for (i64 i = 0; i < nrow; ++i) {
+          T* o = yr[i] + M * j * dw;
+          if (ncol == M && dw == 1) {  // a fixed count: GCC made the loop below a call to memcpy
+#pragma GCC unroll 4
+            for (int q = 0; q < M; ++q) o[q] = c.accumulate ? o[q] + yt[i][q] : yt[i][q];
+          } else {
+            for (i64 q = 0; q < ncol; ++q) o[q * dw] = c.accumulate ? o[q * dw] + yt[i][q] : yt[i][q];
           }
+        }
       }
     }
   }

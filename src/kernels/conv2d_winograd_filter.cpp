@@ -102,7 +102,8 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
     const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1;
     for (i64 ci = 0; ci < Cg; ++ci) {
       T* row = v + ci * ld;
-      transform_plane<R, M>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW, len, split, pad, row, vsz);
+      transform_plane<R, M>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW,
+                          ci + 1 < Cg ? c.x + (n * g.C + gi * Cg + ci + 1) * s.HW : nullptr, len, split, pad, row, vsz);
       for (i64 xi = 0; xi < XI; ++xi) std::fill(row + xi * vsz + nt, row + xi * vsz + kc, T(0));
     }
     for (i64 k = 0; k < Kg; ++k) {
