@@ -52,13 +52,17 @@ SVERTKA_CONV_INLINE void gy_tiles(const T* const* rows, i64 len, i64 j, T* dst, 
   }
 }
 
-// Row oh of a ∂L/∂y plane at phase column pw, split as above (oh ≥ Ho: a zero row).
+// Row oh of a ∂L/∂y plane at phase column pw, split as above (oh ≥ Ho: a zero row); the same row of
+// plane `next` (the next filter's, or null) prefetched, as the input rows are.
 template <int M, class T>
-SVERTKA_CONV_INLINE void split_gy_row(const Setup& s, const T* plane, i64 oh, i64 pw, i64 len, T* dst) {
-  if (oh >= s.g.Ho)
+SVERTKA_CONV_INLINE void split_gy_row(const Setup& s, const T* plane, const T* next, i64 oh, i64 pw, i64 len, T* dst) {
+  if (oh >= s.g.Ho) {
     std::fill_n(dst, M * len, T(0));
-  else
-    split<M>(plane + oh * s.g.Wo, s.g.Wo, pw, s.g.dilation.w, len, dst);
+    return;
+  }
+  split<M>(plane + oh * s.g.Wo, s.g.Wo, pw, s.g.dilation.w, len, dst);
+  if (next)
+    for (i64 o = 0; o < s.g.Wo; o += 64 / static_cast<i64>(sizeof(T))) __builtin_prefetch(next + oh * s.g.Wo + o);
 }
 
 template <int R, int M, class Isa, class T>
@@ -113,7 +117,7 @@ SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
         T* sp = split + M * M * len * (th - th0);
         const T* rows[M];
         for (i64 i = 0; i < M; ++i) {
-          split_gy_row<M>(s, plane, it.ph + (M * th + i) * g.dilation.h, it.pw, len, sp + i * M * len);
+          split_gy_row<M>(s, plane, k + 1 < Kg ? plane + s.P : nullptr, it.ph + (M * th + i) * g.dilation.h, it.pw, len, sp + i * M * len);
           rows[i] = sp + i * M * len;
         }
         const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
