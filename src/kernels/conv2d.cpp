@@ -141,9 +141,10 @@ Conv2dAlgo choose_data(const Conv2dGeometry& g) {
   // replicate_5x5 6.3 -> 4.6-5.6 ms, dilated_reflect 16.6-19.5 -> 13.4-13.6 ms against the GEMM
   // path. On AVX-512 the transposed form gains 1.05-1.3x on 3 × 3 layers of 32-256 channels and
   // 1.2-1.4x on 5 × 5 ones, the padded input 1.3x at dilation 1 (reflect 1 at 64 × 64,
-  // replicate_5x5) but 0.8x on dilated_reflect (10.2 against 12.4 ms), so not with dilation there
-  if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g) &&
-      (isa() == Conv2dIsa::avx2 || winograd::transposes(g) || (g.dilation.h == 1 && g.dilation.w == 1)))
+  // replicate_5x5). On dilated_reflect it was 0.8x (10.2 against 12.4 ms, an Intel Xeon) while the
+  // dilated rows were split value by value; with the vector split, 2x (Zen 5, 2 threads: 3.4
+  // against 6.9 ms)
+  if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g))
     return Conv2dAlgo::winograd;
   return a == Conv2dAlgo::lanes ? Conv2dAlgo::gemm : a;
 }
