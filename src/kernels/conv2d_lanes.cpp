@@ -9,13 +9,18 @@
 // filters over 6 × 5 × 5) spends its time in multiply-adds instead of in building im2col panels, the
 // cost that limits the GEMM path there. Padding in every mode goes through the call's row and column
 // maps: a zero-padded row is skipped, a run of columns that reads inside the image addresses x
-// directly, any other run reads each column through the map (zero for −1).
+// directly, any other run reads each column through the map (zero for −1). At stride and dilation 1
+// with 3 or 5 taps a row (AVX-512), each input value of the row is broadcast once into a register
+// and used by every (column, tap) pair that reads it instead of once per tap.
 //
 // The filter gradient is the same product turned around: a vector of L filters' ∂L/∂y at one pixel
 // (gY transposed once per call to [group][filter block][image][pixel][L]) times the broadcast input
 // value under each tap, summed over every pixel of every image into one accumulator per tap:
 //
 //   acc[s][l] += gY[n, k0 + l, oh, ow] · x[n, c, rowmap(oh, r), colmap(ow, s)]
+//
+// (at stride and dilation 1 on AVX-512, over blocks of 8 columns whose gY vectors stay in registers
+// while each input value under the block is broadcast once).
 //
 // Tasks: forward, one per (image, group, filter block; on AVX-512 per three filter blocks, run in
 // one pass over the taps), each writing its own output planes; filter
@@ -419,7 +424,8 @@ SVERTKA_INLINE_LANES void filter_mapped(const Setup& s, const T* xr, const T* gr
   for (int j = 0; j < SB; ++j) V::fma_into(acc[j], gv, cm[j] >= 0 ? xr[cm[j]] : T(0));
 }
 
-// Columns [0, Q) of a direct run for filter_taps_unit: xs at column 0's tap s0, gq at its gY.
+// Columns [0, Q) of a direct run at stride and dilation 1 for filter_taps: xs at column 0's tap s0,
+// gq at its gY; the sums of column q go to set q mod NS.
 template <class V, int SB, int Q, int NS, class T>
 SVERTKA_INLINE_LANES void unit_block(const T* xs, const T* gq, typename V::V (&acc)[NS][SB]) {
   typename V::V gv[Q];
@@ -433,74 +439,31 @@ SVERTKA_INLINE_LANES void unit_block(const T* xs, const T* gq, typename V::V (&a
   }
 }
 
-// filter_taps at stride 1 and dilation 1 where V has bcast: the direct run in blocks of Q columns,
-// whose Q vectors of gY stay in registers while each input value under the block is broadcast once
-// and multiplied into the sums of every (column, tap) pair that reads it (column q, tap j read value
-// q + j): Q + Q + SB − 1 reads per Q·SB multiply-adds instead of Q·(SB + 1). The sums of column q go
-// to set q mod NS (NS sets: each sum waits on two multiply-adds per block at most), added at the end;
-// a run's last columns go in blocks of 4, 2 and 1.
-template <class V, int SB, class T>
-SVERTKA_INLINE_LANES void filter_taps_unit(const FilterCtx<T>& c, i64 gi, i64 kb, i64 ci, i64 r, i64 s0, i64 dlo,
-                                           i64 dhi) {
-  const Setup& s = *c.s;
-  const Conv2dGeometry& g = s.g;
-  constexpr i64 L = V::L;
-  constexpr int Q = 8, NS = std::clamp(20 / SB, 1, 4);
-  typename V::V acc[NS][SB];
-  for (int h = 0; h < NS; ++h)
-    for (int j = 0; j < SB; ++j) acc[h][j] = V::zero();
-  const i64 Wo = g.Wo;
-  const i64 x0 = dlo + s0 - g.padding.left;  // input column of the first direct column's tap s0
-  for (i64 n = 0; n < g.N; ++n) {
-    const T* xc = c.x + (n * g.C + gi * s.Cg + ci) * s.HW;
-    const T* gp = c.gyt + ((gi * c.kblocks + kb) * g.N + n) * s.P * L;
-    for (i64 oh = 0; oh < g.Ho; ++oh) {
-      const i32 hr = s.rowmap[oh * g.R + r];
-      if (hr < 0) continue;  // a zero-padded row adds nothing
-      const T* xr = xc + hr * g.W;
-      const T* grow = gp + oh * Wo * L;
-      for (i64 ow = 0; ow < dlo; ++ow) filter_mapped<V, SB>(s, xr, grow, ow, s0, acc[0]);
-      const T* xs = xr + x0;
-      const T* gq = grow + dlo * L;
-      i64 left = dhi - dlo;
-      for (; left >= Q; left -= Q, xs += Q, gq += Q * L) unit_block<V, SB, Q, NS>(xs, gq, acc);
-      if (left >= 4) unit_block<V, SB, 4, NS>(xs, gq, acc), left -= 4, xs += 4, gq += 4 * L;
-      if (left >= 2) unit_block<V, SB, 2, NS>(xs, gq, acc), left -= 2, xs += 2, gq += 2 * L;
-      if (left >= 1) unit_block<V, SB, 1, NS>(xs, gq, acc);
-      for (i64 ow = dhi; ow < Wo; ++ow) filter_mapped<V, SB>(s, xr, grow, ow, s0, acc[0]);
-    }
-  }
-  alignas(64) T out[max_run * L];
-  for (int j = 0; j < SB; ++j) {
-    typename V::V sum = acc[0][j];
-    for (int h = 1; h < NS; ++h) sum = V::add(sum, acc[h][j]);
-    V::store(out + j * L, sum);
-  }
-  const i64 kn = std::min(L, s.Kg - kb * L);
-  for (i64 l = 0; l < kn; ++l) {
-    T* w = c.gw + ((gi * s.Kg + kb * L + l) * s.Cg + ci) * s.RS + r * g.S + s0;
-    for (int j = 0; j < SB; ++j) w[j] += out[j * L + l];
-  }
-}
-
 // Taps (r, s0 .. s0 + SB) of channel ci, filters [k0, k0 + L) of group gi, summed over every pixel;
 // the sums are added into gw. Columns [dlo, dhi) read the image directly for every tap (walked with
 // two pointers); the others read through the column map. With room in the registers, even and odd
 // columns of the direct run go to two sets of sums (twice the multiply-adds in flight), added at the
-// end.
+// end. At stride and dilation 1 where V has bcast (AVX-512) the direct run goes in blocks of Q
+// columns (then 4, 2, 1), whose Q vectors of gY stay in registers while each input value under the
+// block is broadcast once and multiplied into the sums of every (column, tap) pair that reads it
+// (column q, tap j read value q + j): Q + Q + SB − 1 reads per Q·SB multiply-adds instead of
+// Q·(SB + 1), the read bound of LeNet's second layer; its sums in up to 4 sets, so that none waits
+// on more than two multiply-adds per block.
 template <class V, int SB, class T>
 SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64 ci, i64 r, i64 s0, i64 dlo,
                                       i64 dhi) {
   const Setup& s = *c.s;
   const Conv2dGeometry& g = s.g;
-  if constexpr (requires { V::bcast; })
-    if (g.stride.w == 1 && g.dilation.w == 1) return filter_taps_unit<V, SB>(c, gi, kb, ci, r, s0, dlo, dhi);
   constexpr i64 L = V::L;
-  constexpr int sets = 2 * SB * V::regs <= V::acc_regs ? 2 : 1;
+  constexpr bool reuse = requires { V::bcast; };
+  constexpr int pairs = 2 * SB * V::regs <= V::acc_regs ? 2 : 1;
+  constexpr int sets = reuse ? std::max(pairs, std::clamp(20 / SB, 1, 4)) : pairs;
+  constexpr int Q = std::clamp(31 - SB * sets, 1, 8);  // the block's gY vectors beside the sums
   typename V::V acc[sets][SB];
   for (int h = 0; h < sets; ++h)
     for (int j = 0; j < SB; ++j) acc[h][j] = V::zero();
   const i64 sw = g.stride.w, dw = g.dilation.w, Wo = g.Wo;
+  const bool unit = reuse && sw == 1 && dw == 1;
   const i64 x0 = dlo * sw + s0 * dw - g.padding.left;  // input column of the first direct column's tap s0
   for (i64 n = 0; n < g.N; ++n) {
     const T* xc = c.x + (n * g.C + gi * s.Cg + ci) * s.HW;
@@ -514,11 +477,18 @@ SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64
       const T* xs = xr + x0;
       const T* gq = grow + dlo * L;
       i64 left = dhi - dlo;
-      if constexpr (sets == 2)
+      if constexpr (reuse)
+        if (unit) {
+          for (; left >= Q; left -= Q, xs += Q, gq += Q * L) unit_block<V, SB, Q, sets>(xs, gq, acc);
+          if (left >= 4) unit_block<V, SB, 4, sets>(xs, gq, acc), left -= 4, xs += 4, gq += 4 * L;
+          if (left >= 2) unit_block<V, SB, 2, sets>(xs, gq, acc), left -= 2, xs += 2, gq += 2 * L;
+          if (left >= 1) unit_block<V, SB, 1, sets>(xs, gq, acc), left = 0;
+        }
+      if constexpr (pairs == 2)
         for (; left >= 2; left -= 2, xs += 2 * sw, gq += 2 * L) {
           const auto g0 = V::load(gq), g1 = V::load(gq + L);
           for (int j = 0; j < SB; ++j) V::fma_into(acc[0][j], g0, xs[j * dw]);
-          for (int j = 0; j < SB; ++j) V::fma_into(acc[sets - 1][j], g1, xs[sw + j * dw]);
+          for (int j = 0; j < SB; ++j) V::fma_into(acc[1][j], g1, xs[sw + j * dw]);
         }
       for (; left > 0; --left, xs += sw, gq += L) {
         const auto g0 = V::load(gq);
@@ -528,7 +498,11 @@ SVERTKA_INLINE_LANES void filter_taps(const FilterCtx<T>& c, i64 gi, i64 kb, i64
     }
   }
   alignas(64) T out[max_run * L];
-  for (int j = 0; j < SB; ++j) V::store(out + j * L, sets == 2 ? V::add(acc[0][j], acc[sets - 1][j]) : acc[0][j]);
+  for (int j = 0; j < SB; ++j) {
+    typename V::V sum = acc[0][j];
+    for (int h = 1; h < sets; ++h) sum = V::add(sum, acc[h][j]);
+    V::store(out + j * L, sum);
+  }
   const i64 kn = std::min(L, s.Kg - kb * L);
   for (i64 l = 0; l < kn; ++l) {
     T* w = c.gw + ((gi * s.Kg + kb * L + l) * s.Cg + ci) * s.RS + r * g.S + s0;
