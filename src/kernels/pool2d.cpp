@@ -169,6 +169,10 @@ __attribute__((target("avx2,fma"), noinline)) void max_run_avx2(const PoolGeomet
 // max_run_avx2: LeNet's second pool has rows of 5), in one AVX-512 vector: the tap values are loaded
 // under a mask of the elements the run reads (masked-out lanes never touch memory) and, for S = 2,
 // the even ones picked from them. Same comparisons, same result as max_run.
+// GCC 12 takes the pass-through operand _mm512_permutexvar_ps fills with _mm512_undefined_ps() for a
+// read of an uninitialised variable (-Wmaybe-uninitialized, once inlined); nothing here reads it
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 template <int S>
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"), noinline)) void max_run_avx512_short(
     const PoolGeometry& g, const float* x, i32 base, i32 n, float* y, i32* idx) {
@@ -197,6 +201,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"), noinline))
   _mm512_mask_storeu_ps(y, out, m);
   _mm512_mask_storeu_epi32(idx, out, arg);
 }
+#pragma GCC diagnostic pop
 
 bool has_avx512() {
   static const bool yes = [] {
