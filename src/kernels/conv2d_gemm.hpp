@@ -68,11 +68,6 @@ inline void input_span(const Setup& s, i64 col0, i64 len, i64 img0, i64& lo, i64
   hi = std::max(lo, (n - img0) * s.CHW + ih_b * g.W);
 }
 
-template <class T>
-SVERTKA_CONV_INLINE void prefetch_span(const T* p, i64 lo, i64 hi) {
-  for (i64 o = lo; o < hi; o += NR<T>) __builtin_prefetch(p + o);
-}
-
 // Stride 1, a block inside one image, output rows of at least NR pixels: the block's im2col rows are
 // read from the padded input rows (built per channel through pad_source and qmap, as in the direct
 // path) instead of through panel maps. The panel of NR output pixels from (oh, ow0), tap (r, s), is

@@ -44,6 +44,12 @@ inline constexpr i64 VW = 32 / static_cast<i64>(sizeof(T));  // lanes of the dir
 
 #define SVERTKA_CONV_INLINE __attribute__((always_inline)) inline
 
+// Prefetches p[lo, hi), one 64-byte line at a time.
+template <class T>
+SVERTKA_CONV_INLINE void prefetch_span(const T* p, i64 lo, i64 hi) {
+  for (i64 o = lo; o < hi; o += NR<T>) __builtin_prefetch(p + o);
+}
+
 // dst[i] = a[i] for i < k, b[i] for k ≤ i < valid, 0 after (a panel from two padded rows)
 template <class T>
 SVERTKA_CONV_INLINE void rows_panel_loop(const T* a, const T* b, i64 k, i64 valid, T* dst) {

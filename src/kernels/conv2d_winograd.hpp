@@ -201,8 +201,7 @@ SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, const T* next, i6
     return;
   }
   pad_row(s, x + ih * g.W, pad);
-  if (next)
-    for (i64 o = 0; o < g.W; o += 64 / static_cast<i64>(sizeof(T))) __builtin_prefetch(next + ih * g.W + o);
+  if (next) prefetch_span(next + ih * g.W, 0, g.W);
   const i64 n = std::max(s.Q, M * len * g.dilation.w + pw);
   std::fill(pad + s.Q, pad + n, T(0));
   split<M>(pad, n, pw, g.dilation.w, len, dst);

@@ -61,8 +61,7 @@ SVERTKA_CONV_INLINE void split_gy_row(const Setup& s, const T* plane, const T* n
     return;
   }
   split<M>(plane + oh * s.g.Wo, s.g.Wo, pw, s.g.dilation.w, len, dst);
-  if (next)
-    for (i64 o = 0; o < s.g.Wo; o += 64 / static_cast<i64>(sizeof(T))) __builtin_prefetch(next + oh * s.g.Wo + o);
+  if (next) prefetch_span(next + oh * s.g.Wo, 0, s.g.Wo);
 }
 
 template <int R, int M, class Isa, class T>
