@@ -111,6 +111,16 @@ Conv2dAlgo choose_forward(const Conv2dGeometry& g) {
     return Conv2dAlgo::winograd;
   if (!std::is_same_v<T, float> || isa() == Conv2dIsa::generic) return a;
   const i64 Kg = g.K / g.groups, CRS = g.C / g.groups * g.R * g.S;
+  // A strided layer of 3 × 3 taps per phase of the stride through its phases and F(4 × 4, 3 × 3)
+  // (winograd::splits_phases; at least 32 × 32 outputs, 32 phase planes and 32 filters per group).
+  // On AVX-512 at 2 threads (Zen 5): alexnet_c1 2.6 against 3.8 ms (filter lanes), 11 × 11 at
+  // stride 4 with 64 filters 2.3 against 2.8 ms (direct), 5 × 5 at stride 2 over 16 channels,
+  // 64 × 64 → 32 × 32, 0.88 against 0.93 ms. Smaller outputs (F(2 × 2, 3 × 3)) or 5 × 5 taps per
+  // phase lost: 5 × 5 at stride 2 over 64 channels, 32 × 32 → 16 × 16, 2.4 against 2.1 ms (GEMM);
+  // 9 × 9 at stride 2 over 3 channels (F(2 × 2, 5 × 5) over 12 planes), 5.6 against 5.0 ms (lanes)
+  if (isa() == Conv2dIsa::avx512 && winograd::splits_phases(g) && ceil_div(g.R, g.stride.h) == 3 && g.Ho >= 32 &&
+      g.Wo >= 32 && g.C / g.groups * g.stride.h * g.stride.w >= 32 && Kg >= 32)
+    return Conv2dAlgo::winograd;
   // Filter lanes, three blocks of 16 filters per pass over the taps (AVX-512): at 2 threads on
   // strided layers over a depth of 243-512 they beat the direct path (alexnet_c1 7.1 -> 6.0 ms; its
   // 48-filter half 3.7 -> 3.1; 9 × 9 at stride 2 over 3 channels, 96 filters, 19.6 -> 17.1), not at

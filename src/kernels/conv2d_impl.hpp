@@ -55,7 +55,7 @@ class Buffer {
 // Per-thread scratch. `call_*` buffers belong to the thread that called a kernel (shared, read-only,
 // with the helper threads during the call); `task_*` buffers to the thread running a task.
 struct Workspace {
-  Buffer call_maps, call_a, call_part, call_items;
+  Buffer call_maps, call_a, call_part, call_items, call_phases;
   Buffer task_lanes, task_panels, task_a, task_b, task_c, task_acc;
 };
 Workspace& workspace();
@@ -126,8 +126,11 @@ template <class T> void forward(const Setup& s, const T* x, const T* w, const T*
 // Returns false, doing nothing, when the transposed gY would be too large (then use the GEMM path).
 template <class T> bool backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
 }  // namespace lanes
-namespace winograd {  // conv2d_winograd*.cpp: 3 × 3 and 5 × 5 filters at stride 1
+namespace winograd {  // conv2d_winograd*.cpp: 3 × 3 and 5 × 5 filters at stride 1 (forward: or per phase)
 bool applies(const Conv2dGeometry& g);  // 3 × 3 or 5 × 5 at stride 1: every pass, any padding
+// Whether the forward pass runs at stride s > 1 on the input split into its s_h·s_w phases: no
+// dilation, and filters of ⌈R / s_h⌉ = ⌈S / s_w⌉ = 3 or 5 taps per phase.
+bool splits_phases(const Conv2dGeometry& g);
 // Whether its data gradient is a convolution of gY on the input's pixels alone (zero padding of at
 // most (r − 1)·dilation per side), not on the padded input followed by a fold of its borders.
 bool transposes(const Conv2dGeometry& g);

@@ -131,7 +131,10 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   const i64 ts = ncp + vl;                                  // a row of the transformed values of one channel
   Workspace& ws = workspace();
   T* v = ws.task_b.get<T>(XI * vs);
-  T* m = ws.task_c.get<T>(XI * ms);
+  // (and vl values past the last plane: the output transform's vectors of a row's last tiles read
+  // up to vl − 1 columns past the block, left unused)
+  T* m = ws.task_c.get<T>(XI * ms + vl);
+  std::fill_n(m + XI * ms, vl, T(0));
   T* split = ws.task_a.get<T>(nrows * M * len + XI * ts + s.Q + M * len * dw + dw);
   T* tmp = split + nrows * M * len;
   T* pad = tmp + XI * ts;
@@ -171,8 +174,9 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
         }
       }
   }
-  // output transform: vectors of tiles whose M columns all lie in the output (rows past its last
-  // left out), the rest one by one
+  // output transform on vectors of VL tiles along each tile row: stored as vectors where all their
+  // M·VL columns lie in the output (rows past its last left out), else value by value (dilated rows
+  // and each row's last tiles)
   for (i64 k = 0; k < s.Kg; ++k) {
     const i64 kk = gi * s.Kg + k;
     const T bias = c.b ? c.b[kk] : T(0);
@@ -204,19 +208,17 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
                 *p = c.accumulate ? *p + yv[i][q][l] : yv[i][q][l];
               }
         }
-      for (; j < j1; ++j) {
-        const T* p = mk + j;
-        T yt[M][M];
-        output_tiles<R, M>([&](int xi) { return p[xi * ms]; }, bias, yt);
-        const i64 ncol = std::min<i64>(M, it.ws - M * j);
+      // the row's last tiles, fewer than VL or with columns past the output: a vector, stored
+      // through a copy up to the block's last tile and the output's last column
+      for (; j < j1; j += vl) {
+        V<T> yv[M][M];
+        output_tiles<R, M>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
+        const i64 ncol = std::min(M * std::min(vl, j1 - j), it.ws - M * j);
         for (i64 i = 0; i < nrow; ++i) {
+          T buf[M * vl];
+          store_tiles<M>(buf, yv[i], false);
           T* o = yr[i] + M * j * dw;
-          if (ncol == M && dw == 1) {  // a fixed count: GCC made the loop below a call to memcpy
-#pragma GCC unroll 4
-            for (int q = 0; q < M; ++q) o[q] = c.accumulate ? o[q] + yt[i][q] : yt[i][q];
-          } else {
-            for (i64 q = 0; q < ncol; ++q) o[q * dw] = c.accumulate ? o[q * dw] + yt[i][q] : yt[i][q];
-          }
+          for (i64 q = 0; q < ncol; ++q) o[q * dw] = c.accumulate ? o[q * dw] + buf[q] : buf[q];
         }
       }
     }
@@ -308,7 +310,96 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
     run<3, 2>(s, x, w, flipped, b, y, accumulate);
 }
 
+// A strided layer through its phases. At stride (sh, sw) output (i, j) reads the padded input at
+// (i·sh + r, j·sw + q); with r = p + sh·r', q = p' + sw·q' that is pixel (i + r', j + q') of phase
+// (p, p') of the padded input (its rows p + sh·i' and columns p' + sw·j'), under tap (r', q') of the
+// filter's phase (p, p'), w[k, c, p + sh·r', p' + sw·q'] (zero past R or S). So the layer is a
+// stride-1 convolution of ⌈R / sh⌉ × ⌈S / sw⌉ filters over the C·sh·sw phase planes (channel
+// (c·sh + p)·sw + p'), without padding, Ho + ⌈R / sh⌉ − 1 rows by Wo + ⌈S / sw⌉ − 1 columns, and it
+// runs through F(m × m, 3 × 3) or F(2 × 2, 5 × 5) like any other: AlexNet's 11 × 11 filters at
+// stride 4 are 3 × 3 filters over 48 planes, 36 products per 4 × 4 outputs and plane (16 phases of
+// 9 taps, 144 of which 121 are the filter's) against 16·121 direct.
+//
+// The phase planes are built once, with the padding folded in as everywhere (the layer's index
+// maps): extra memory N·C·sh·sw·Hs·Ws values for them and K·Cg·sh·sw·R'·S' for the filters' phases
+// (calling thread), one padded row and its split per task thread; one task per image and channel.
+template <class T>
+struct PhaseCtx {
+  const Setup* s;
+  const T* x;
+  T* xs;
+  i64 Hs, Ws;  // a phase plane
+};
+
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void phase_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const PhaseCtx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const auto& g = s.g;
+  const i64 sh = g.stride.h, sw = g.stride.w, Hs = c.Hs, Ws = c.Ws;
+  const i64 qh_end = (g.Ho - 1) * sh + g.R;  // padded rows past it only meet taps past R
+  const i64 n = std::max(s.Q, sw * Ws);      // padded columns read, zero from Q on
+  T* pad = workspace().task_a.get<T>(n + sw * Ws);
+  T* parts = pad + n;
+  const T* plane = c.x + t * s.HW;
+  T* out = c.xs + t * sh * sw * Hs * Ws;  // its phase (p, p') at out + (p·sw + p')·Hs·Ws
+  for (i64 i = 0; i < Hs; ++i)
+    for (i64 p = 0; p < sh; ++p) {
+      const i64 qh = i * sh + p, ih = qh < qh_end ? pad_source(qh - g.padding.top, g.H, g.mode) : -1;
+      T* row = out + p * sw * Hs * Ws + i * Ws;
+      if (ih < 0) {
+        for (i64 q = 0; q < sw; ++q) std::fill_n(row + q * Hs * Ws, Ws, T(0));
+        continue;
+      }
+      pad_row(s, plane + ih * g.W, pad);
+      std::fill(pad + s.Q, pad + n, T(0));
+      if (sw == 2)
+        split<2>(pad, n, 0, 1, Ws, parts);
+      else if (sw == 4)
+        split<4>(pad, n, 0, 1, Ws, parts);
+      else
+        for (i64 q = 0; q < sw; ++q)
+          for (i64 j = 0; j < Ws; ++j) parts[q * Ws + j] = pad[j * sw + q];
+      for (i64 q = 0; q < sw; ++q) std::copy_n(parts + q * Ws, Ws, row + q * Hs * Ws);
+    }
+}
+
+SVERTKA_CONV_ENTRIES(phase_task)
+
+template <class T>
+void forward_phases(const Setup& s, const T* x, const T* w, const T* b, T* y) {
+  const auto& g = s.g;
+  const i64 sh = g.stride.h, sw = g.stride.w, Rs = ceil_div(g.R, sh), Ss = ceil_div(g.S, sw);
+  Conv2dGeometry t = g;
+  t.C = g.C * sh * sw, t.H = g.Ho + Rs - 1, t.W = g.Wo + Ss - 1, t.R = Rs, t.S = Ss;
+  t.stride = {1, 1}, t.padding = {0, 0, 0, 0}, t.mode = PadMode::zeros;
+  const i64 planes = t.H * t.W, Cg = s.Cg, Cs = Cg * sh * sw;
+  T* xs = workspace().call_phases.get<T>(g.N * t.C * planes + g.K * Cs * Rs * Ss);
+  T* ws = xs + g.N * t.C * planes;
+  const PhaseCtx<T> pc{&s, x, xs, t.H, t.W};
+  run_tasks(g.N * g.C, 4.0 * static_cast<double>(g.N * t.C * planes), pick_phase_task<T>().fn, &pc);
+  // ws[k][(c·sh + p)·sw + p'][r'][q'] = w[k][c][p + sh·r'][p' + sw·q']
+  for (i64 k = 0; k < g.K; ++k)
+    for (i64 ci = 0; ci < Cg; ++ci)
+      for (i64 p = 0; p < sh; ++p)
+        for (i64 pp = 0; pp < sw; ++pp) {
+          T* f = ws + ((k * Cs) + (ci * sh + p) * sw + pp) * Rs * Ss;
+          for (i64 r = 0; r < Rs; ++r)
+            for (i64 q = 0; q < Ss; ++q) {
+              const i64 rr = p + sh * r, qq = pp + sw * q;
+              f[r * Ss + q] = rr < g.R && qq < g.S ? w[((k * Cg + ci) * g.R + rr) * g.S + qq] : T(0);
+            }
+        }
+  run(make_setup(t), xs, ws, false, b, y, false);
+}
+
 }  // namespace
+
+bool splits_phases(const Conv2dGeometry& g) {
+  if ((g.stride.h == 1 && g.stride.w == 1) || g.dilation.h != 1 || g.dilation.w != 1) return false;
+  const i64 r = ceil_div(g.R, g.stride.h), q = ceil_div(g.S, g.stride.w);
+  return r == q && (r == 3 || r == 5);
+}
 
 bool applies(const Conv2dGeometry& g) {
   return g.stride.h == 1 && g.stride.w == 1 && g.R == g.S && (g.R == 3 || g.R == 5);
@@ -332,7 +423,13 @@ void check_applies(const Conv2dGeometry& g) {
 
 template <class T>
 void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
-  check_applies(s.g);
+  const auto& g = s.g;
+  if (splits_phases(g)) return forward_phases(s, x, w, b, y);
+  if (!applies(g))
+    throw OptionError(fmt::format("conv2d: the Winograd algorithm needs a 3 × 3 or 5 × 5 filter at stride 1 (or, "
+                                  "forward, a filter of 3 × 3 or 5 × 5 taps per phase of the stride, ⌈R / stride⌉, "
+                                  "without dilation), not {} × {} at stride ({}, {}), dilation ({}, {})",
+                                  g.R, g.S, g.stride.h, g.stride.w, g.dilation.h, g.dilation.w));
   run(s, x, w, false, b, y, false);
 }
 

@@ -1,7 +1,8 @@
 // The Winograd path of the convolution: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for
 // 3 × 3 and 5 × 5 filters at stride 1 (any dilation, groups and padding mode), for the forward pass,
 // the data gradient (every padding mode, through the gradient of the padded input when it is not
-// zeros) and (as F(3 × 3, 2 × 2), F(3 × 3, 4 × 4), F(5 × 5, 2 × 2)) the weight gradient.
+// zeros) and (as F(3 × 3, 2 × 2), F(3 × 3, 4 × 4), F(5 × 5, 2 × 2)) the weight gradient; forward,
+// also strided layers of 3 × 3 or 5 × 5 taps per phase of the stride (11 × 11 at stride 4).
 //
 // Each m × m tile of outputs of an r × r filter is computed from an α × α tile of the padded input,
 // α = m + r − 1, with α² products per (filter, channel) instead of m²·r² (16 instead of 36 for
@@ -49,6 +50,10 @@
 //
 // The data gradient is this kernel on gY with the filters turned by 180° (backward_data below); the
 // weight gradient transforms the input tiles the same way (filter_task).
+//
+// At a stride s without dilation the forward pass runs on the s_h·s_w phases of the padded input as
+// channels, with filters of ⌈R / s_h⌉ × ⌈S / s_w⌉ taps (forward_phases in conv2d_winograd.cpp), when
+// those are 3 × 3 or 5 × 5.
 //
 // Extra memory: the transformed weights (α² · G · ⌈Kg/mr⌉·mr · Cg values) and the list of tile
 // blocks, calling thread (and for a data gradient through the padded input, its N·C·Hp·Wp values);

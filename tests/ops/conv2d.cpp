@@ -20,11 +20,14 @@ constexpr std::array<Conv2dAlgo, 3> all_algos{Conv2dAlgo::gemm, Conv2dAlgo::dire
 const char* algo_name(Conv2dAlgo a) {
   return a == Conv2dAlgo::gemm ? "gemm" : a == Conv2dAlgo::direct ? "direct" : a == Conv2dAlgo::lanes ? "lanes" : "winograd";
 }
-// Every algorithm that runs a layer of R × S filters at this stride: winograd only takes 3 × 3 and 5 × 5
-// at stride 1.
-std::vector<Conv2dAlgo> algos_for(std::int64_t R, std::int64_t S, sv::Size2d stride) {
+// Every algorithm that runs a layer of R × S filters at this stride and dilation: winograd takes 3 × 3
+// and 5 × 5 at stride 1, and forward (the backward passes then run gemm) filters of 3 × 3 or 5 × 5
+// taps per phase of a stride without dilation.
+std::vector<Conv2dAlgo> algos_for(std::int64_t R, std::int64_t S, sv::Size2d stride, sv::Size2d dilation) {
   std::vector<Conv2dAlgo> a(all_algos.begin(), all_algos.end());
-  if (R == S && (R == 3 || R == 5) && stride.h == 1 && stride.w == 1) a.push_back(Conv2dAlgo::winograd);
+  const std::int64_t r = (R + stride.h - 1) / stride.h, s = (S + stride.w - 1) / stride.w;
+  const bool unit = stride.h == 1 && stride.w == 1, undilated = dilation.h == 1 && dilation.w == 1;
+  if (r == s && (r == 3 || r == 5) && (unit || undilated)) a.push_back(Conv2dAlgo::winograd);
   return a;
 }
 
@@ -185,6 +188,17 @@ const Case winograd_cases[] = {
     {2, 3, 5, 6, 2, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
     {1, 4, 6, 74, 3, 5, 5, {1, 1}, {1, 2}, {2, 2, 4, 4}, 1},    // rows of 35 tiles: vectors and a tail
     {3, 3, 45, 46, 4, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // weight gradient: 3 blocks per image, 9 in 8 parts
+    // forward at a stride, through the phases of the padded input (3 × 3 or 5 × 5 taps per phase;
+    // the backward passes run gemm): AlexNet's 11 × 11 at stride 4 (16 phases, taps past 11 zero),
+    // small (F(2 × 2, 3 × 3)) and at 33 × 32 outputs (F(4 × 4, 3 × 3), tile rows of a vector of 8
+    // tiles and a part of one)
+    {2, 3, 27, 31, 8, 11, 11, {4, 4}, {1, 1}, {0, 0, 0, 0}, 1},
+    {1, 3, 139, 135, 5, 11, 11, {4, 4}, {1, 1}, {1, 2, 0, 3}, 1},
+    {2, 4, 15, 16, 6, 5, 5, {2, 2}, {1, 1}, {2, 1, 2, 3}, 2},   // 5 × 5 at stride 2, padded, groups
+    {1, 3, 10, 17, 4, 3, 5, {1, 2}, {1, 1}, {1, 1, 2, 2}, 1},   // 3 × 5 at stride 1 × 2: 3 × 3 per phase
+    {1, 2, 20, 22, 4, 9, 9, {3, 3}, {1, 1}, {1, 0, 2, 1}, 1},   // stride 3: 3 × 3 per phase, 9 phases
+    {1, 2, 21, 20, 3, 10, 10, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},  // 10 × 10 at stride 2: 5 × 5 per phase
+    {1, 2, 9, 84, 3, 6, 6, {2, 2}, {1, 1}, {2, 2, 2, 2}, 1},    // rows of 42 outputs: vectors of tiles and a tail
 };
 
 }  // namespace
@@ -203,7 +217,7 @@ BOOST_AUTO_TEST_CASE(winograd_values_and_gradients_match_a_naive_reference) {
   });
 }
 
-BOOST_AUTO_TEST_CASE(winograd_takes_only_3x3_and_5x5_filters_at_stride_1) {
+BOOST_AUTO_TEST_CASE(winograd_takes_3x3_and_5x5_filters_at_stride_1_or_per_phase_of_a_stride) {
   auto run = [](const sv::Shape& ws, sv::Size2d stride) {
     const sv::Conv2dOptions o{.stride = stride, .padding = sv::Padding2d::all(1), .algo = Conv2dAlgo::winograd};
     return tp::conv2d(tp::constant(random<double>({1, 2, 8, 8}, 51)), tp::constant(random<double>(ws, 52)), o);
@@ -213,6 +227,14 @@ BOOST_AUTO_TEST_CASE(winograd_takes_only_3x3_and_5x5_filters_at_stride_1) {
   BOOST_CHECK_EXCEPTION(run({3, 2, 3, 5}, {1, 1}), sv::OptionError, message_has({"Winograd", "3 × 5"}));
   BOOST_CHECK_EXCEPTION(run({3, 2, 5, 5}, {2, 1}), sv::OptionError, message_has({"Winograd", "5 × 5", "stride (2, 1)"}));
   BOOST_CHECK_EXCEPTION(run({3, 2, 3, 3}, {2, 1}), sv::OptionError, message_has({"Winograd", "stride (2, 1)"}));
+  // at a stride, 3 × 3 or 5 × 5 taps per phase run forward, but not with dilation
+  const auto x = tp::constant(random<double>({1, 2, 12, 12}, 53)), w = tp::constant(random<double>({3, 2, 5, 5}, 54));
+  const sv::Conv2dOptions strided{.stride = {2, 2}, .padding = sv::Padding2d::all(1), .algo = Conv2dAlgo::winograd};
+  BOOST_TEST(tp::conv2d(x, w, strided).value().shape() == (sv::Shape{1, 3, 5, 5}));
+  auto dilated = strided;
+  dilated.dilation = {2, 2};
+  BOOST_CHECK_EXCEPTION(tp::conv2d(x, w, dilated), sv::OptionError,
+                        message_has({"Winograd", "5 × 5", "stride (2, 2)", "dilation (2, 2)"}));
   tp::clear();
 }
 
@@ -221,7 +243,7 @@ BOOST_AUTO_TEST_CASE(values_and_gradients_match_a_naive_reference) {
     std::uint64_t seed = 100;
     for (const Case& cs : value_cases)
       for (PadMode mode : all_modes)
-        for (Conv2dAlgo algo : algos_for(cs.R, cs.S, cs.stride)) {
+        for (Conv2dAlgo algo : algos_for(cs.R, cs.S, cs.stride, cs.dilation)) {
           check_against_reference<float>(cs, mode, algo, seed);
           check_against_reference<double>(cs, mode, algo, seed);
           seed += 4;
@@ -286,15 +308,41 @@ BOOST_AUTO_TEST_CASE(strided_deep_layers_of_48_filters_run_filter_lanes_forward_
   };
   for_each_isa([&] {
     const bool avx512 = sv::kernels::conv2d_isa() == Conv2dIsa::avx512;
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(3, 96, 11, 4)) == Conv2dAlgo::lanes) == avx512));  // AlexNet c1
     BOOST_TEST(((conv2d_forward_algorithm<float>(geom(3, 48, 9, 2)) == Conv2dAlgo::lanes) == avx512));   // depth 243
     BOOST_TEST((conv2d_forward_algorithm<double>(geom(3, 96, 11, 4)) != Conv2dAlgo::lanes));
-    BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 64, 11, 4)) != Conv2dAlgo::lanes));  // a lone 4th block
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(3, 96, 9, 2)) == Conv2dAlgo::lanes) == avx512));
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 64, 9, 2)) != Conv2dAlgo::lanes));   // a lone 4th block
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 96, 11, 1)) != Conv2dAlgo::lanes));  // stride 1
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 96, 7, 2)) != Conv2dAlgo::lanes));   // depth 147
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(5, 96, 11, 4)) != Conv2dAlgo::lanes));  // depth 605
     // the backward passes keep their own choice
     BOOST_TEST((sv::kernels::conv2d_backward_data_algorithm<float>(geom(3, 96, 11, 4)) != Conv2dAlgo::lanes));
+  });
+}
+
+BOOST_AUTO_TEST_CASE(strided_layers_of_3x3_taps_per_phase_run_winograd_forward_on_avx512) {
+  using sv::kernels::Conv2dIsa;
+  using sv::kernels::conv2d_forward_algorithm;
+  // C channels, K filters of r × r at stride st on 8 images of hw × hw
+  auto geom = [](std::int64_t C, std::int64_t K, std::int64_t r, std::int64_t st, std::int64_t hw = 227,
+                 sv::Size2d dilation = {1, 1}) {
+    return sv::ops::Conv2d{{.stride = {st, st}, .dilation = dilation}}.geometry({8, C, hw, hw}, {K, C, r, r});
+  };
+  const auto wino = Conv2dAlgo::winograd;
+  for_each_isa([&] {
+    const bool avx512 = sv::kernels::conv2d_isa() == Conv2dIsa::avx512;
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(3, 96, 11, 4)) == wino) == avx512));  // AlexNet c1: 55 × 55
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(16, 64, 5, 2, 68)) == wino) == avx512));  // 32 × 32 outputs
+    BOOST_TEST((conv2d_forward_algorithm<double>(geom(3, 96, 11, 4)) != wino));              // float only
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(3, 96, 11, 4, 135)) == wino) == avx512));  // 32 × 32 outputs...
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 96, 11, 4, 131)) != wino));          // ... not 31 × 31
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(1, 96, 11, 4)) != wino));               // 16 phase planes
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 16, 11, 4)) != wino));               // 16 filters
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(16, 64, 10, 2, 72)) != wino));          // 5 × 5 per phase
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 64, 3, 2, 72)) != wino));           // 2 × 2 per phase
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(16, 64, 5, 2, 72, {2, 2})) != wino));   // dilated
+    BOOST_TEST((sv::kernels::conv2d_backward_data_algorithm<float>(geom(3, 96, 11, 4)) != wino));
+    BOOST_TEST((sv::kernels::conv2d_backward_filter_algorithm<float>(geom(3, 96, 11, 4)) != wino));
   });
 }
 
@@ -480,7 +528,7 @@ BOOST_AUTO_TEST_CASE(gradcheck_every_mode_stride_dilation_groups) {
   };
   for (const Case& cs : cases)
     for (PadMode mode : all_modes)
-      for (Conv2dAlgo algo : algos_for(cs.R, cs.S, cs.stride)) {
+      for (Conv2dAlgo algo : algos_for(cs.R, cs.S, cs.stride, cs.dilation)) {
         const auto o = cs.options(mode, algo);
         const auto x = random({cs.N, cs.C, cs.H, cs.W}, 11), w = random({cs.K, cs.C / cs.groups, cs.R, cs.S}, 12);
         const auto b = random({cs.K}, 13);
@@ -529,7 +577,7 @@ BOOST_AUTO_TEST_CASE(pytorch_fixtures) {
     };
     const auto x = load("x"), w = load("w"), b = load("b"), gy = load("gy");
     for_each_isa([&] {
-    for (Conv2dAlgo algo : algos_for(w.shape()[2], w.shape()[3], f.o.stride)) {
+    for (Conv2dAlgo algo : algos_for(w.shape()[2], w.shape()[3], f.o.stride, f.o.dilation)) {
       auto o = f.o;
       o.algo = algo;
       const Run<double> r = run_op(x, w, b, gy, o);
@@ -553,7 +601,7 @@ BOOST_AUTO_TEST_CASE(bit_identical_at_one_and_two_threads) {
                         {2, 32, 12, 40, 64, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1}};
   for_each_isa([&] {
   for (const Case& cs : cases)
-    for (Conv2dAlgo algo : algos_for(cs.R, cs.S, cs.stride)) {
+    for (Conv2dAlgo algo : algos_for(cs.R, cs.S, cs.stride, cs.dilation)) {
       const auto o = cs.options(PadMode::reflect, algo);
       const auto x = random<float>({cs.N, cs.C, cs.H, cs.W}, 31), w = random<float>({cs.K, cs.C / cs.groups, cs.R, cs.S}, 32);
       const auto b = random<float>({cs.K}, 33);
