@@ -10,7 +10,12 @@
 namespace svertka::kernels::conv::winograd {
 namespace {
 
-constexpr i64 tile_block = 48;            // tiles per task: B panels and products of α² positions in L2
+// Tiles per task: B panels and products of α² positions in L2. With AVX-512 (Zen 5, 1 MiB of L2
+// per core) 96: each task reads all the transformed weights (α²·K·C values, 590 KiB for vgg_3x3),
+// which twice the tiles amortize; at one thread vgg_3x3's forward pass took 9.6-10.6 ms in blocks
+// of 48 and 8.5-9.0 in blocks of 96-192, alexnet_c1's phases (2 threads) 3.0-3.4 and 2.7-3.1,
+// dilated_reflect 7.1-7.4 and 6.6-6.8, 256 channels at 28 × 28 22.9-23.0 and 21.4-22.0.
+i64 tile_block() { return isa() == Conv2dIsa::avx512 ? 96 : 48; }
 constexpr i64 depth_max = 256;            // channels per micro-kernel call (the GEMM path's depth chunk)
 
 template <class T>
@@ -292,9 +297,9 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
   const WeightCtx<T> wc{&s, w, flipped, u, mr, rows};
   const i64 chunks = ceil_div(rows, weight_lanes);
   run_tasks(s.G * chunks, 2.0 * static_cast<double>(s.G * rows * Cg * A * R * (R + A)), &weight_task<R, M, T>, &wc);
-  const i64 ni = make_items(g, M, tile_block, NR<T>, nullptr);
+  const i64 ni = make_items(g, M, tile_block(), NR<T>, nullptr);
   Item* items = workspace().call_items.get<Item>(ni);
-  make_items(g, M, tile_block, NR<T>, items);
+  make_items(g, M, tile_block(), NR<T>, items);
   const Ctx<T> c{&s, items, ni, x, u, b, y, tiles, balanced(Cg, depth_max, 1), accumulate};
   run_tasks(g.N * s.G * ni, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
 }

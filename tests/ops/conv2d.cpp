@@ -156,7 +156,7 @@ const Case value_cases[] = {
 };
 
 // 3 × 3 and 5 × 5 at stride 1 for the Winograd path: 2 × 2 output tiles per phase of the dilation,
-// blocks of about 48 tiles (256 in the weight gradient, in up to 8 parts), the data gradient as a
+// blocks of about 48 tiles (96 with AVX-512; 256 in the weight gradient, in up to 8 parts), the data gradient as a
 // convolution of gY on the input's pixels when the padding is zeros of at most (r − 1)·dilation, else
 // on the padded input, folded
 const Case winograd_cases[] = {
@@ -183,6 +183,7 @@ const Case winograd_cases[] = {
     {2, 6, 17, 19, 8, 5, 5, {1, 1}, {2, 2}, {4, 4, 4, 4}, 2},   // dilation 2: four phases; groups
     {1, 4, 15, 12, 5, 5, 5, {1, 1}, {3, 1}, {6, 1, 2, 3}, 1},   // dilation 3 × 1, uneven phases
     {3, 8, 30, 33, 20, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},  // blocks of 48 tiles and a last of 15, across tile rows
+    {1, 3, 62, 61, 5, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // AVX-512: 31 × 31 tiles in 10 blocks of 96 and one of 1
     {1, 300, 8, 8, 7, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // two depth chunks, 7 filters
     {1, 2, 3, 4, 5, 5, 5, {1, 1}, {1, 1}, {5, 6, 7, 4}, 1},     // padding wider than 4 and than the input
     {2, 3, 5, 6, 2, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
