@@ -90,7 +90,8 @@ Conv2dAlgo choose(const Conv2dGeometry& g);
 // The algorithm of the forward pass (see conv2d_forward_algorithm).
 template <class T>
 Conv2dAlgo choose_forward(const Conv2dGeometry& g);
-// The algorithm of the data gradient: `winograd`, else direct or gemm (lanes shapes run gemm).
+// The algorithm of the data gradient: `winograd`, else direct, lanes (the image lanes of
+// conv2d_images.cpp, AVX-512 at stride and dilation 1) or gemm.
 template <class T>
 Conv2dAlgo choose_data(const Conv2dGeometry& g);
 // The algorithm of the weight gradient: `winograd` or choose(g).
@@ -126,6 +127,10 @@ template <class T> void forward(const Setup& s, const T* x, const T* w, const T*
 // Returns false, doing nothing, when the transposed gY would be too large (then use the GEMM path).
 template <class T> bool backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
 }  // namespace lanes
+namespace images {  // conv2d_images.cpp: the data gradient with L images in a vector, stride and dilation 1
+bool applies(const Conv2dGeometry& g);
+template <class T> void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);
+}  // namespace images
 namespace winograd {  // conv2d_winograd*.cpp: 3 × 3 and 5 × 5 filters at stride 1 (forward: or per phase)
 bool applies(const Conv2dGeometry& g);  // 3 × 3 or 5 × 5 at stride 1: every pass, any padding
 // Whether the forward pass runs at stride s > 1 on the input split into its s_h·s_w phases: no

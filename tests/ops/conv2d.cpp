@@ -150,6 +150,12 @@ const Case value_cases[] = {
     // half full), strided and padded columns; 48 filters per group with two groups
     {2, 3, 23, 25, 40, 5, 5, {2, 2}, {1, 1}, {2, 1, 2, 3}, 1},
     {1, 4, 12, 13, 96, 3, 3, {2, 1}, {1, 2}, {1, 1, 2, 1}, 2},
+    // the image-lanes data gradient (filter-lanes shapes at stride and dilation 1, AVX-512): 3
+    // groups of 2 channels (a pass of 3 with one computed twice); 5 channels (passes of 3 and 2);
+    // zero padding wider than R − 1 (through the padded input's gradient)
+    {3, 6, 9, 11, 12, 3, 3, {1, 1}, {1, 1}, {1, 2, 0, 1}, 3},
+    {2, 5, 8, 8, 9, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
+    {2, 3, 5, 6, 8, 3, 3, {1, 1}, {1, 1}, {3, 2, 4, 1}, 1},
     // filter lanes over rows of 21 outputs: runs of 12 and 9 columns (both halves of the AVX-512
     // sums' 16 × 16 transpose), 24 filters (a second block of 8)
     {2, 3, 8, 23, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 0, 0}, 1},
@@ -318,6 +324,25 @@ BOOST_AUTO_TEST_CASE(strided_deep_layers_of_48_filters_run_filter_lanes_forward_
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(5, 96, 11, 4)) != Conv2dAlgo::lanes));  // depth 605
     // the backward passes keep their own choice
     BOOST_TEST((sv::kernels::conv2d_backward_data_algorithm<float>(geom(3, 96, 11, 4)) != Conv2dAlgo::lanes));
+  });
+}
+
+BOOST_AUTO_TEST_CASE(filter_lanes_shapes_take_the_image_lanes_data_gradient_on_avx512) {
+  using sv::kernels::Conv2dIsa;
+  using sv::kernels::conv2d_backward_data_algorithm;
+  auto geom = [](std::int64_t C, std::int64_t K, sv::Conv2dOptions o) {
+    return sv::ops::Conv2d{o}.geometry({64, C, 14, 14}, {K, C / o.groups, 5, 5});
+  };
+  for_each_isa([&] {
+    const bool avx512 = sv::kernels::conv2d_isa() == Conv2dIsa::avx512;
+    const auto lanes = Conv2dAlgo::lanes;
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(6, 16, {})) == lanes) == avx512));  // LeNet c2
+    BOOST_TEST(((conv2d_backward_data_algorithm<double>(geom(6, 16, {})) == lanes) == avx512));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(6, 16, {.padding = sv::Padding2d::all(2),
+                                                                     .pad_mode = PadMode::reflect})) == lanes) == avx512));
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(6, 16, {.stride = {2, 2}})) == Conv2dAlgo::gemm));
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(6, 16, {.dilation = {1, 2}})) == Conv2dAlgo::gemm));
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 64, {})) != lanes));  // not a lanes shape
   });
 }
 
@@ -526,6 +551,7 @@ BOOST_AUTO_TEST_CASE(gradcheck_every_mode_stride_dilation_groups) {
       {1, 2, 5, 4, 2, 2, 3, {1, 2}, {2, 1}, {1, 2, 2, 0}, 1},
       {2, 4, 4, 5, 4, 3, 3, {2, 1}, {1, 1}, {2, 1, 0, 1}, 2},
       {1, 3, 5, 5, 3, 3, 3, {1, 1}, {2, 2}, {2, 2, 1, 3}, 3},  // depthwise, dilated
+      {2, 3, 6, 5, 8, 3, 2, {1, 1}, {1, 1}, {1, 0, 1, 1}, 1},  // stride 1: the image-lanes data gradient
   };
   for (const Case& cs : cases)
     for (PadMode mode : all_modes)

@@ -20,7 +20,9 @@
 //!   layer of LeNet: C = 1; depthwise convolutions), where im2col would move more data than it saves;
 //!   and the forward pass of GEMM shapes whose output rows fill the vectors.
 //! - `lanes`: a vector of filters per output pixel, each input value broadcast, for the forward pass
-//!   and the weight gradient of 8 to 32 filters over a shallow depth (LeNet's second layer).
+//!   and the weight gradient of 8 to 32 filters over a shallow depth (LeNet's second layer); with
+//!   AVX-512 at stride and dilation 1 its input gradient holds a vector of images per pixel instead
+//!   (each weight broadcast, ∂L/∂y transposed once per group of 16 images).
 //! - `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for 3 × 3 and 5 × 5 filters
 //!   at stride 1 (any dilation, groups, padding mode): each 2 × 2 tile of outputs from a 4 × 4
 //!   (6 × 6) tile of input with 16 (36) multiplications per filter and channel instead of 36 (100),
@@ -47,9 +49,12 @@ namespace svertka::kernels {
 //! pixels (few input channels or filters per group); `lanes`: a vector of filters per output pixel
 //! and each input value broadcast, nothing packed but the weights, for the forward pass and the
 //! filter gradient (few filters over a shallow depth, e.g. LeNet's second layer); its data gradient
-//! runs the GEMM path. `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for every
-//! pass of 3 × 3 and 5 × 5 filters at stride 1; forced on another geometry, the forward pass throws
-//! `OptionError` and the backward passes run the GEMM path. Its results differ from the other
+//! runs a vector of images per pixel with AVX-512 at stride and dilation 1, else the GEMM path.
+//! `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for every pass of 3 × 3 and
+//! 5 × 5 filters at stride 1, and the forward pass of strided layers with 3 × 3 or 5 × 5 taps per
+//! phase of the stride without dilation (AlexNet's 11 × 11 at stride 4: 3 × 3 taps on 16 phases);
+//! forced on another geometry, the forward pass throws `OptionError` and the backward passes run the
+//! GEMM path. Its results differ from the other
 //! algorithms' by rounding only: in float, relative to the largest output, about 1e-6 for
 //! F(2 × 2, 3 × 3), up to about 5e-6 for 5 × 5 layers, and about 6e-6 (1.2e-5 at 256 channels) for
 //! the 4 × 4 tiles of large 3 × 3 layers; in double about 1e-14.
