@@ -13,7 +13,7 @@ namespace {
 // Tiles per task: B panels and products of α² positions in L2. With AVX-512 (Zen 5, 1 MiB of L2
 // per core) 96: each task reads all the transformed weights (α²·K·C values, 590 KiB for vgg_3x3),
 // which twice the tiles amortize; at one thread vgg_3x3's forward pass took 9.6-10.6 ms in blocks
-// of 48 and 8.5-9.0 in blocks of 96-192, alexnet_c1's phases (2 threads) 3.0-3.4 and 2.7-3.1,
+// of 48 and 8.5-9.0 in blocks of 96-192, alexnet_c1's phases (2 threads) 3.0-3.4 and 2.8-3.1,
 // dilated_reflect 7.1-7.4 and 6.6-6.8, 256 channels at 28 × 28 22.9-23.0 and 21.4-22.0.
 i64 tile_block() { return isa() == Conv2dIsa::avx512 ? 96 : 48; }
 constexpr i64 depth_max = 256;            // channels per micro-kernel call (the GEMM path's depth chunk)
