@@ -55,7 +55,7 @@ class Buffer {
 // Per-thread scratch. `call_*` buffers belong to the thread that called a kernel (shared, read-only,
 // with the helper threads during the call); `task_*` buffers to the thread running a task.
 struct Workspace {
-  Buffer call_maps, call_a, call_part, call_items, call_phases;
+  Buffer call_maps, call_a, call_part, call_items;
   Buffer task_lanes, task_panels, task_a, task_b, task_c, task_acc;
 };
 Workspace& workspace();

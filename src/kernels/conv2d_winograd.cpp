@@ -379,7 +379,8 @@ void forward_phases(const Setup& s, const T* x, const T* w, const T* b, T* y) {
   t.C = g.C * sh * sw, t.H = g.Ho + Rs - 1, t.W = g.Wo + Ss - 1, t.R = Rs, t.S = Ss;
   t.stride = {1, 1}, t.padding = {0, 0, 0, 0}, t.mode = PadMode::zeros;
   const i64 planes = t.H * t.W, Cg = s.Cg, Cs = Cg * sh * sw;
-  T* xs = workspace().call_phases.get<T>(g.N * t.C * planes + g.K * Cs * Rs * Ss);
+  // (call_part: the backward passes' scratch, unused by any forward pass)
+  T* xs = workspace().call_part.get<T>(g.N * t.C * planes + g.K * Cs * Rs * Ss);
   T* ws = xs + g.N * t.C * planes;
   const PhaseCtx<T> pc{&s, x, xs, t.H, t.W};
   run_tasks(g.N * g.C, 4.0 * static_cast<double>(g.N * t.C * planes), pick_phase_task<T>().fn, &pc);
