@@ -87,7 +87,7 @@ Conv2dAlgo choose(const Conv2dGeometry& g) {
 }
 
 namespace {
-// F(2 × 2, 3 × 3) and F(2 × 2, 5 × 5) (conv2d_winograd.hpp) in place of the GEMM path: float on the
+// The Winograd path (conv2d_winograd.hpp) in place of the GEMM path: float on the
 // AVX2 or AVX-512 kernels, at least 32 channels and filters per group. Each pass has its own rule
 // below (choose_forward, choose_data, choose_filter), from measurements at 2 threads.
 template <class T>

@@ -35,10 +35,10 @@ template <int R, int M, class U, class Load>
 SVERTKA_CONV_INLINE void output_tiles(Load ld, U bias, U y[M][M]) {
   constexpr int A = Wino<R, M>::a;
   U s[M][A];  // s[j][a] = (M A)[a][j]
-#pragma GCC unroll 6
+#pragma GCC unroll 8
   for (int a = 0; a < A; ++a) {
     U m[A], r[M];
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int b = 0; b < A; ++b) m[b] = ld(a * A + b);
     Wino<R, M>::at(m, r);
 #pragma GCC unroll 4
@@ -307,7 +307,9 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
 template <class T>
 void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate) {
   const auto& g = s.g;
-  if (g.R == 5)
+  if (g.R == 5 && large_tiles(g, 16))
+    run<5, 4>(s, x, w, flipped, b, y, accumulate);
+  else if (g.R == 5)
     run<5, 2>(s, x, w, flipped, b, y, accumulate);
   else if (large_tiles(g, 32))
     run<3, 4>(s, x, w, flipped, b, y, accumulate);
@@ -321,7 +323,7 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
 // filter's phase (p, p'), w[k, c, p + sh·r', p' + sw·q'] (zero past R or S). So the layer is a
 // stride-1 convolution of ⌈R / sh⌉ × ⌈S / sw⌉ filters over the C·sh·sw phase planes (channel
 // (c·sh + p)·sw + p'), without padding, Ho + ⌈R / sh⌉ − 1 rows by Wo + ⌈S / sw⌉ − 1 columns, and it
-// runs through F(m × m, 3 × 3) or F(2 × 2, 5 × 5) like any other: AlexNet's 11 × 11 filters at
+// runs through F(m × m, 3 × 3) or F(m × m, 5 × 5) like any other: AlexNet's 11 × 11 filters at
 // stride 4 are 3 × 3 filters over 48 planes, 36 products per 4 × 4 outputs and plane (16 phases of
 // 9 taps, 144 of which 121 are the filter's) against 16·121 direct.
 //
@@ -412,7 +414,7 @@ bool applies(const Conv2dGeometry& g) {
 }
 
 bool large_tiles(const Conv2dGeometry& g, i64 side) {
-  return g.R == 3 && g.Ho / g.dilation.h >= side && g.Wo / g.dilation.w >= side;
+  return g.Ho / g.dilation.h >= side && g.Wo / g.dilation.w >= side;
 }
 
 bool transposes(const Conv2dGeometry& g) {

@@ -1,14 +1,18 @@
-// The Winograd path of the convolution: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for
-// 3 × 3 and 5 × 5 filters at stride 1 (any dilation, groups and padding mode), for the forward pass,
-// the data gradient (every padding mode, through the gradient of the padded input when it is not
-// zeros) and (as F(3 × 3, 2 × 2), F(3 × 3, 4 × 4), F(5 × 5, 2 × 2)) the weight gradient; forward,
-// also strided layers of 3 × 3 or 5 × 5 taps per phase of the stride (11 × 11 at stride 4).
+// The Winograd path of the convolution: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3), F(2 × 2, 5 × 5) and
+// F(4 × 4, 5 × 5) for 3 × 3 and 5 × 5 filters at stride 1 (any dilation, groups and padding mode),
+// for the forward pass, the data gradient (every padding mode, through the gradient of the padded
+// input when it is not zeros) and (as F(3 × 3, 2 × 2), F(3 × 3, 4 × 4), F(5 × 5, 2 × 2),
+// F(5 × 5, 4 × 4)) the weight gradient; forward, also strided layers of 3 × 3 or 5 × 5 taps per
+// phase of the stride (11 × 11 at stride 4).
 //
 // Each m × m tile of outputs of an r × r filter is computed from an α × α tile of the padded input,
 // α = m + r − 1, with α² products per (filter, channel) instead of m²·r² (16 instead of 36 for
-// F(2 × 2, 3 × 3), 36 instead of 144 for F(4 × 4, 3 × 3), 36 instead of 100 for F(2 × 2, 5 × 5);
-// Lavin and Gray's minimal filtering algorithm). A 3 × 3 layer takes m = 4 when each dilation phase
-// has at least 32 × 32 outputs (48 × 48 for the weight gradient), else m = 2:
+// F(2 × 2, 3 × 3), 36 instead of 144 for F(4 × 4, 3 × 3), 36 instead of 100 for F(2 × 2, 5 × 5),
+// 64 instead of 400 for F(4 × 4, 5 × 5); Lavin and Gray's minimal filtering algorithm). A 3 × 3
+// layer takes m = 4 when each dilation phase has at least 32 × 32 outputs (48 × 48 for the weight
+// gradient), a 5 × 5 layer from 16 × 16 (32 × 32 for the weight gradient, whose products are as
+// deep as one image's tiles: at 16 × 16 and 20 × 20 outputs F(5 × 5, 4 × 4) was 20-45% slower than
+// F(5 × 5, 2 × 2)); else m = 2:
 //
 //   Y = Aᵀ [ Σ_c (G w_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A
 //
@@ -29,7 +33,8 @@
 //        | 0  4  0 −5  0  1 |        | 0     0     0     0     1  |
 //
 // F(4, 3) has the points of F(2, 5), so its Bᵀ; its G (6 × 3) and Aᵀ (4 × 6, the powers 1, x, x²,
-// x³ of the points 0, 1, −1, 2, −2 and 0, 0, 0, 1 for ∞) are in Wino<3, 4> below.
+// x³ of the points 0, 1, −1, 2, −2 and 0, 0, 0, 1 for ∞) are in Wino<3, 4> below. F(4, 5) (α = 8,
+// the points 0, ±1, ±2, ±½, ∞) is in Wino<5, 4>.
 //
 // So the sum over channels is α² independent products U_ξ[Kg × Cg] · V_ξ[Cg × tiles], one per
 // position ξ of the α × α transformed tile, run by the GEMM path's micro-kernel.
@@ -285,6 +290,44 @@ struct Wino<3, 4> {
     h[0] = g[0], h[1] = e + o, h[2] = e - o, h[3] = e4 + o8, h[4] = e4 - o8, h[5] = g[3];
   }
 };
+// F(4, 5): α = 8, the points 0, ±1, ±2, ±1/2 and ∞ (in float about as accurate as F(2, 5) and
+// F(4, 3), where ±3 in place of ±1/2 lost two digits); rows 0 of Bᵀ and G negated from the
+// construction's, so that G's first row is (1, 0, 0, 0, 0). Every constant is exact in float.
+template <>
+struct Wino<5, 4> {
+  static constexpr int a = 8;
+  static constexpr double G[8][5] = {{1, 0, 0, 0, 0},
+                                     {-2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9},
+                                     {-2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9},
+                                     {1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45},
+                                     {1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45},
+                                     {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45},
+                                     {32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45},
+                                     {0, 0, 0, 0, 1}};
+  template <class U>
+  SVERTKA_CONV_INLINE static void bt(const U* d, U* t) {
+    t[0] = (d[0] - d[6]) + 5.25f * (d[4] - d[2]), t[7] = (d[7] - d[1]) + 5.25f * (d[3] - d[5]);
+    U p = d[2] + d[6] - 4.25f * d[4], q = d[1] + d[5] - 4.25f * d[3];
+    t[1] = p + q, t[2] = p - q;
+    p = 0.25f * d[2] - 1.25f * d[4] + d[6], q = 0.5f * d[1] - 2.5f * d[3] + 2 * d[5];
+    t[3] = p + q, t[4] = p - q;
+    p = 4 * d[2] - 5 * d[4] + d[6], q = 2 * d[1] - 2.5f * d[3] + 0.5f * d[5];
+    t[5] = p + q, t[6] = p - q;
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void at(const U* m, U* y) {
+    const U a1 = m[1] + m[2], s1 = m[1] - m[2], a2 = m[3] + m[4], s2 = m[3] - m[4], a3 = m[5] + m[6], s3 = m[5] - m[6];
+    y[0] = m[0] + a1 + a2 + a3, y[1] = s1 + 2 * s2 + 0.5f * s3, y[2] = a1 + 4 * a2 + 0.25f * a3;
+    y[3] = s1 + 8 * s2 + 0.125f * s3 + m[7];
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void ag(const U* g, U* h) {
+    const U e = g[0] + g[2], o = g[1] + g[3], e4 = g[0] + 4 * g[2], o8 = 2 * g[1] + 8 * g[3];
+    const U eq = g[0] + 0.25f * g[2], oq = 0.5f * g[1] + 0.125f * g[3];
+    h[0] = g[0], h[1] = e + o, h[2] = e - o, h[3] = e4 + o8, h[4] = e4 - o8, h[5] = eq + oq, h[6] = eq - oq;
+    h[7] = g[3];
+  }
+};
 
 // Bᵀ d B of VL tiles of one tile row from tile j, whose α padded sub-grid rows rows[a] are split
 // M ways by column (split<M>, `len` values each): value ξ of tile j + l goes to dst[ξ·ds + l].
@@ -292,20 +335,20 @@ template <int R, int M, class T>
 SVERTKA_CONV_INLINE void input_tiles(const T* const* rows, i64 len, i64 j, T* dst, i64 ds) {
   constexpr int A = Wino<R, M>::a;
   V<T> t[A][A];
-#pragma GCC unroll 6
+#pragma GCC unroll 8
   for (int a = 0; a < A; ++a) {
     V<T> d[A];
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int b = 0; b < A; ++b) d[b] = load(rows[a] + (b % M) * len + j + b / M);
     Wino<R, M>::bt(d, t[a]);
   }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
   for (int b = 0; b < A; ++b) {
     V<T> col[A], out[A];
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int a = 0; a < A; ++a) col[a] = t[a][b];
     Wino<R, M>::bt(col, out);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int a = 0; a < A; ++a) store(dst + (a * A + b) * ds, out[a]);
   }
 }
@@ -352,13 +395,13 @@ inline i64 make_items(const Conv2dGeometry& g, i64 m, i64 block, i64 unit, Item*
 // Throws OptionError unless g is a 3 × 3 or 5 × 5 convolution at stride 1.
 void check_applies(const Conv2dGeometry& g);
 
-// Whether a 3 × 3 layer has outputs of at least side × side per dilation phase (the forward pass and
-// data gradient run F(4 × 4, 3 × 3) from 32, the weight gradient F(3 × 3, 4 × 4) from 48; smaller
-// layers F(2 × 2, 3 × 3) and F(3 × 3, 2 × 2)).
+// Whether a layer has outputs of at least side × side per dilation phase (the forward pass and data
+// gradient run F(4 × 4, 3 × 3) from 32 and F(4 × 4, 5 × 5) from 16, the weight gradient F(3 × 3,
+// 4 × 4) from 48 and F(5 × 5, 4 × 4) from 32; smaller layers m = 2).
 bool large_tiles(const Conv2dGeometry& g, i64 side);
 
-// The entries of a task `name##_task<R, M, Isa, T>` for F(2, 3), F(4, 3) and F(2, 5) (name##23_task,
-// name##43_task, name##25_task, each for every instruction set, see SVERTKA_CONV_ENTRIES) and
+// The entries of a task `name##_task<R, M, Isa, T>` for F(2, 3), F(4, 3), F(2, 5) and F(4, 5)
+// (name##23_task, name##43_task, name##25_task, name##45_task, each for every instruction set, see SVERTKA_CONV_ENTRIES) and
 // pick_##name##_task<R, M, T>(), the one for r, m and isa().
 #define SVERTKA_WINOGRAD_ENTRIES(name)                                                                  \
   template <class Isa, class T>                                                                         \
@@ -373,12 +416,17 @@ bool large_tiles(const Conv2dGeometry& g, i64 side);
   SVERTKA_CONV_INLINE void name##25_task(const void* c, i64 t) {                                        \
     name##_task<5, 2, Isa, T>(c, t);                                                                    \
   }                                                                                                     \
+  template <class Isa, class T>                                                                         \
+  SVERTKA_CONV_INLINE void name##45_task(const void* c, i64 t) {                                        \
+    name##_task<5, 4, Isa, T>(c, t);                                                                    \
+  }                                                                                                     \
   SVERTKA_CONV_ENTRIES(name##23_task)                                                                   \
   SVERTKA_CONV_ENTRIES(name##43_task)                                                                   \
   SVERTKA_CONV_ENTRIES(name##25_task)                                                                   \
+  SVERTKA_CONV_ENTRIES(name##45_task)                                                                   \
   template <int R, int M, class T>                                                                      \
   Kernel pick_##name##_task() {                                                                         \
-    return R == 5 ? pick_##name##25_task<T>() : M == 4 ? pick_##name##43_task<T>() : pick_##name##23_task<T>(); \
+    return R == 5 ? (M == 4 ? pick_##name##45_task<T>() : pick_##name##25_task<T>()) : M == 4 ? pick_##name##43_task<T>() : pick_##name##23_task<T>(); \
   }
 
 }  // namespace svertka::kernels::conv::winograd

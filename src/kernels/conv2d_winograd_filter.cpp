@@ -41,13 +41,13 @@ SVERTKA_CONV_INLINE void gy_tiles(const T* const* rows, i64 len, i64 j, T* dst, 
     for (int i = 0; i < M; ++i) col[i] = load(rows[i] + q * len + j);
     Wino<R, M>::ag(col, h[q]);
   }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
   for (int a = 0; a < A; ++a) {
     V<T> in[M], row[A];
 #pragma GCC unroll 4
     for (int q = 0; q < M; ++q) in[q] = h[q][a];
     Wino<R, M>::ag(in, row);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int b = 0; b < A; ++b) store(dst + (a * A + b) * ds, row[b]);
   }
 }
@@ -214,7 +214,9 @@ void run_filter(const Setup& s, const T* x, const T* gy, T* gw) {
 template <class T>
 void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   check_applies(s.g);
-  if (s.g.R == 5)
+  if (s.g.R == 5 && large_tiles(s.g, 32))
+    run_filter<5, 4>(s, x, gy, gw);
+  else if (s.g.R == 5)
     run_filter<5, 2>(s, x, gy, gw);
   else if (large_tiles(s.g, 48))
     run_filter<3, 4>(s, x, gy, gw);

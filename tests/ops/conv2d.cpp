@@ -185,16 +185,30 @@ const Case winograd_cases[] = {
     // row; dilation 2 with phases of 67 × 66 outputs, 17 × 17 tiles in blocks of 160 and 129
     {2, 3, 50, 53, 4, 3, 3, {1, 1}, {1, 1}, {1, 0, 2, 1}, 1},
     {1, 2, 134, 132, 3, 3, 3, {1, 1}, {2, 2}, {2, 2, 2, 2}, 1},
-    {2, 3, 11, 10, 4, 5, 5, {1, 1}, {1, 1}, {2, 3, 0, 1}, 1},   // 5 × 5: asymmetric padding, odd output rows
+    // 5 × 5, F(2 × 2, 5 × 5) below 16 outputs per phase in a direction (and in the weight gradient
+    // below 32)
+    {2, 3, 11, 10, 4, 5, 5, {1, 1}, {1, 1}, {2, 3, 0, 1}, 1},   // asymmetric padding, odd output columns
     {2, 6, 17, 19, 8, 5, 5, {1, 1}, {2, 2}, {4, 4, 4, 4}, 2},   // dilation 2: four phases; groups
     {1, 4, 15, 12, 5, 5, 5, {1, 1}, {3, 1}, {6, 1, 2, 3}, 1},   // dilation 3 × 1, uneven phases
-    {3, 8, 30, 33, 20, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},  // blocks of 48 tiles and a last of 15, across tile rows
-    {1, 3, 62, 61, 5, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // AVX-512: 31 × 31 tiles in 10 blocks of 96 and one of 1
+    // 7 × 17 tiles in blocks of 64 and 55 (AVX2: 48, 48 and 23), across tile rows
+    {3, 8, 14, 33, 20, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},
     {1, 300, 8, 8, 7, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // two depth chunks, 7 filters
     {1, 2, 3, 4, 5, 5, 5, {1, 1}, {1, 1}, {5, 6, 7, 4}, 1},     // padding wider than 4 and than the input
     {2, 3, 5, 6, 2, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
     {1, 4, 6, 74, 3, 5, 5, {1, 1}, {1, 2}, {2, 2, 4, 4}, 1},    // rows of 35 tiles: vectors and a tail
-    {3, 3, 45, 46, 4, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // weight gradient: 3 blocks per image, 9 in 8 parts
+    {3, 3, 15, 140, 4, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},  // weight gradient: 3 blocks per image, 9 in 8 parts
+    // F(4 × 4, 5 × 5) from 16 × 16 outputs per phase (the weight gradient F(5 × 5, 4 × 4) from 32 × 32):
+    // 21 × 19 outputs, a last tile row of 1 output row and a last tile of 3 columns
+    {2, 3, 20, 22, 4, 5, 5, {1, 1}, {1, 1}, {2, 3, 0, 1}, 1},
+    {1, 4, 36, 38, 4, 5, 5, {1, 1}, {2, 2}, {4, 4, 4, 4}, 2},   // dilation 2: phases of 18 × 19; groups
+    {1, 300, 16, 17, 7, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},  // two depth chunks, 7 filters
+    {1, 2, 12, 10, 3, 5, 5, {1, 1}, {1, 1}, {5, 6, 7, 4}, 1},   // padding wider than 4: the padded input
+    {1, 4, 20, 150, 3, 5, 5, {1, 1}, {1, 2}, {2, 2, 4, 4}, 1},  // phases of 75 columns: a vector of 16 tiles and 3
+    // 25 × 25 tiles: blocks of 96 and a last one of 49 (AVX2: 48 and 1)
+    {1, 2, 100, 99, 3, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},
+    // weight gradient: 18 × 17 tiles, blocks of 160 and 146, 6 in 6 parts; and 32 × 32 outputs
+    {3, 2, 70, 68, 3, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},
+    {2, 3, 32, 32, 5, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},
     // forward at a stride, through the phases of the padded input (3 × 3 or 5 × 5 taps per phase;
     // the backward passes run gemm): AlexNet's 11 × 11 at stride 4 (16 phases, taps past 11 zero),
     // small (F(2 × 2, 3 × 3)) and at 33 × 32 outputs (F(4 × 4, 3 × 3), tile rows of a vector of 8
@@ -205,6 +219,7 @@ const Case winograd_cases[] = {
     {1, 3, 10, 17, 4, 3, 5, {1, 2}, {1, 1}, {1, 1, 2, 2}, 1},   // 3 × 5 at stride 1 × 2: 3 × 3 per phase
     {1, 2, 20, 22, 4, 9, 9, {3, 3}, {1, 1}, {1, 0, 2, 1}, 1},   // stride 3: 3 × 3 per phase, 9 phases
     {1, 2, 21, 20, 3, 10, 10, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},  // 10 × 10 at stride 2: 5 × 5 per phase
+    {1, 2, 40, 38, 3, 10, 10, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},  // and at 17 × 16 outputs: F(4 × 4, 5 × 5)
     {1, 2, 9, 84, 3, 6, 6, {2, 2}, {1, 1}, {2, 2, 2, 2}, 1},    // rows of 42 outputs: vectors of tiles and a tail
 };
 

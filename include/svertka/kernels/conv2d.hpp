@@ -23,14 +23,15 @@
 //!   and the weight gradient of 8 to 32 filters over a shallow depth (LeNet's second layer); with
 //!   AVX-512 at stride and dilation 1 its input gradient holds a vector of images per pixel instead
 //!   (each weight broadcast, ∂L/∂y transposed once per group of 16 images).
-//! - `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for 3 × 3 and 5 × 5 filters
-//!   at stride 1 (any dilation, groups, padding mode): each 2 × 2 tile of outputs from a 4 × 4
-//!   (6 × 6) tile of input with 16 (36) multiplications per filter and channel instead of 36 (100),
-//!   and for 3 × 3 layers with outputs of at least 32 × 32 per dilation phase each 4 × 4 tile from a
-//!   6 × 6 tile with 36 instead of 144; the forward pass, the data gradient (a convolution of ∂L/∂y
-//!   by the turned filters: on the input's pixels when the padding is zeros of at most
-//!   (r − 1)·dilation per side, else on the padded input, whose border is then added to the pixels
-//!   it copies), and the weight gradient (F(r × r, 2 × 2), or F(3 × 3, 4 × 4) from 48 × 48 outputs
+//! - `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3), F(2 × 2, 5 × 5) and F(4 × 4, 5 × 5) for 3 × 3 and
+//!   5 × 5 filters at stride 1 (any dilation, groups, padding mode): each 2 × 2 tile of outputs from
+//!   a 4 × 4 (6 × 6) tile of input with 16 (36) multiplications per filter and channel instead of 36
+//!   (100); each 4 × 4 tile from a 6 × 6 tile with 36 instead of 144 for 3 × 3 layers with outputs
+//!   of at least 32 × 32 per dilation phase, from an 8 × 8 tile with 64 instead of 400 for 5 × 5
+//!   layers from 16 × 16; the forward pass, the data gradient (a convolution of ∂L/∂y by the turned
+//!   filters: on the input's pixels when the padding is zeros of at most (r − 1)·dilation per side,
+//!   else on the padded input, whose border is then added to the pixels it copies), and the weight
+//!   gradient (F(r × r, 2 × 2), or F(r × r, 4 × 4) from 48 × 48 (3 × 3) or 32 × 32 (5 × 5) outputs
 //!   per phase: ∂L/∂y tiles as the filters).
 //!
 //! Every kernel uses up to `num_threads()` threads for large problems and none for small ones; the
@@ -50,14 +51,14 @@ namespace svertka::kernels {
 //! and each input value broadcast, nothing packed but the weights, for the forward pass and the
 //! filter gradient (few filters over a shallow depth, e.g. LeNet's second layer); its data gradient
 //! runs a vector of images per pixel with AVX-512 at stride and dilation 1, else the GEMM path.
-//! `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) for every pass of 3 × 3 and
-//! 5 × 5 filters at stride 1, and the forward pass of strided layers with 3 × 3 or 5 × 5 taps per
+//! `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3), F(2 × 2, 5 × 5) and F(4 × 4, 5 × 5) for every pass
+//! of 3 × 3 and 5 × 5 filters at stride 1, and the forward pass of strided layers with 3 × 3 or 5 × 5 taps per
 //! phase of the stride without dilation (AlexNet's 11 × 11 at stride 4: 3 × 3 taps on 16 phases);
 //! forced on another geometry, the forward pass throws `OptionError` and the backward passes run the
 //! GEMM path. Its results differ from the other
 //! algorithms' by rounding only: in float, relative to the largest output, about 1e-6 for
-//! F(2 × 2, 3 × 3), up to about 5e-6 for 5 × 5 layers, and about 6e-6 (1.2e-5 at 256 channels) for
-//! the 4 × 4 tiles of large 3 × 3 layers; in double about 1e-14.
+//! F(2 × 2, 3 × 3), up to about 5e-6 for F(2 × 2, 5 × 5), and about 6e-6 (1.3e-5 at 256 channels)
+//! for the 4 × 4 tiles of 3 × 3 and 5 × 5 layers; in double about 1e-14.
 enum class Conv2dAlgo { automatic, gemm, direct, lanes, winograd };
 
 //! The sizes of one convolution. `Ho`, `Wo` must equal the PyTorch output size
