@@ -209,6 +209,12 @@ const Case winograd_cases[] = {
     // weight gradient: 18 × 17 tiles, blocks of 160 and 146, 6 in 6 parts; and 32 × 32 outputs
     {3, 2, 70, 68, 3, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},
     {2, 3, 32, 32, 5, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},
+    // the data gradient through the padded input in two parts (not zeros: 9 or 33 tiles per tile
+    // row, the last column of tiles transposed): 36 columns in 4 × 4 tiles; 18 in 2 × 2 with
+    // asymmetric padding and groups; 66 in 2 × 2, rows dilated by 2
+    {1, 3, 20, 32, 4, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},
+    {2, 4, 12, 16, 6, 3, 3, {1, 1}, {1, 1}, {1, 0, 2, 0}, 2},
+    {1, 2, 10, 64, 3, 3, 3, {1, 1}, {2, 1}, {2, 2, 1, 1}, 1},
     // forward at a stride, through the phases of the padded input (3 × 3 or 5 × 5 taps per phase;
     // the backward passes run gemm): AlexNet's 11 × 11 at stride 4 (16 phases, taps past 11 zero),
     // small (F(2 × 2, 3 × 3)) and at 33 × 32 outputs (F(4 × 4, 3 × 3), tile rows of a vector of 8
