@@ -445,7 +445,7 @@ void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
 
 // The padded input's gradient computed in two parts when its tile rows would end in a nearly empty
 // vector of tiles (36 columns in 4 × 4 tiles: 8 tiles and 1, each a whole vector in the transforms):
-// the first `wm` columns as usual, and the last ones (at most (s − 1)·dilation) as a convolution of
+// the first `wm` columns as usual, and the last ones (at most s − 1) as a convolution of
 // the same kind on the transposed ∂L/∂y strip that reaches them, whose tile rows then run along the
 // padded input's rows. Returns wm, or 0 to run the whole width at once. Not with dilated columns,
 // whose outputs are stored value by value anyway: dilated_reflect's data gradient was level (5.0

@@ -30,7 +30,9 @@
 //!   of at least 32 × 32 per dilation phase, from an 8 × 8 tile with 64 instead of 400 for 5 × 5
 //!   layers from 16 × 16; the forward pass, the data gradient (a convolution of ∂L/∂y by the turned
 //!   filters: on the input's pixels when the padding is zeros of at most (r − 1)·dilation per side,
-//!   else on the padded input, whose border is then added to the pixels it copies), and the weight
+//!   else on the padded input, whose border is then added to the pixels it copies; its last columns
+//!   on their own, as rows of a transposed strip, when they would leave the transforms' last vector
+//!   of tiles a quarter full or less, e.g. replicate_5x5's 36 columns in 4 × 4 tiles), and the weight
 //!   gradient (F(r × r, 2 × 2), or F(r × r, 4 × 4) from 48 × 48 (3 × 3) or 32 × 32 (5 × 5) outputs
 //!   per phase: ∂L/∂y tiles as the filters).
 //!
