@@ -305,15 +305,22 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
   run_tasks(g.N * s.G * ni, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
 }
 
-// The same with m chosen by the layer's size (large_tiles), or m = 4 when `m` says so.
+// The tile size m of the forward pass and data gradient by the layer's size: 4 from 16 × 16 outputs
+// per phase (5 × 5) or 32 × 32 (3 × 3), else 2.
+i64 tile_m(const Conv2dGeometry& g) {
+  return large_tiles(g, g.R == 5 ? 16 : 32) ? 4 : 2;
+}
+
+// The same with m = tile_m(g), or the `m` given.
 template <class T>
-void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate, int m = 0) {
+void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate, i64 m = 0) {
   const auto& g = s.g;
-  if (g.R == 5 && (m == 4 || (m == 0 && large_tiles(g, 16))))
+  if (m == 0) m = tile_m(g);
+  if (g.R == 5 && m == 4)
     run<5, 4>(s, x, w, flipped, b, y, accumulate);
   else if (g.R == 5)
     run<5, 2>(s, x, w, flipped, b, y, accumulate);
-  else if (m == 4 || (m == 0 && large_tiles(g, 32)))
+  else if (m == 4)
     run<3, 4>(s, x, w, flipped, b, y, accumulate);
   else
     run<3, 2>(s, x, w, flipped, b, y, accumulate);
@@ -453,7 +460,7 @@ void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
 template <class T>
 i64 split_column(const Conv2dGeometry& t) {
   if (t.dilation.w != 1) return 0;
-  const i64 m = (t.R == 5 && large_tiles(t, 16)) || (t.R == 3 && large_tiles(t, 32)) ? 4 : 2;
+  const i64 m = tile_m(t);
   const i64 tw = ceil_div(t.Wo, m), rem = tw % VL<T>;
   if (tw <= VL<T> || rem == 0 || rem > VL<T> / 4) return 0;
   const i64 wm = (tw - rem) * m;

@@ -292,7 +292,8 @@ struct Wino<3, 4> {
 };
 // F(4, 5): α = 8, the points 0, ±1, ±2, ±1/2 and ∞ (in float about as accurate as F(2, 5) and
 // F(4, 3), where ±3 in place of ±1/2 lost two digits); rows 0 of Bᵀ and G negated from the
-// construction's, so that G's first row is (1, 0, 0, 0, 0). Every constant is exact in float.
+// construction's, so that G's first row is (1, 0, 0, 0, 0). The constants of Bᵀ and Aᵀ are exact in
+// float; A g is F(4, 3)'s at 0, ±1, ±2 and ∞ (its last row here) plus the rows of ±1/2.
 template <>
 struct Wino<5, 4> {
   static constexpr int a = 8;
@@ -322,10 +323,9 @@ struct Wino<5, 4> {
   }
   template <class U>
   SVERTKA_CONV_INLINE static void ag(const U* g, U* h) {
-    const U e = g[0] + g[2], o = g[1] + g[3], e4 = g[0] + 4 * g[2], o8 = 2 * g[1] + 8 * g[3];
+    Wino<3, 4>::ag(g, h);
     const U eq = g[0] + 0.25f * g[2], oq = 0.5f * g[1] + 0.125f * g[3];
-    h[0] = g[0], h[1] = e + o, h[2] = e - o, h[3] = e4 + o8, h[4] = e4 - o8, h[5] = eq + oq, h[6] = eq - oq;
-    h[7] = g[3];
+    h[5] = eq + oq, h[6] = eq - oq, h[7] = g[3];
   }
 };
 
