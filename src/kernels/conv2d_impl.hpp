@@ -127,6 +127,10 @@ template <class T> void forward(const Setup& s, const T* x, const T* w, const T*
 // Returns false, doing nothing, when the transposed gY would be too large (then use the GEMM path).
 template <class T> bool backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
 }  // namespace lanes
+namespace rows {  // conv2d_rows.cpp: forward of filter-lanes shapes through F(4, S) along the rows (float, AVX-512)
+bool applies(const Conv2dGeometry& g);  // AVX-512, stride and dilation 1, 3 or 5 taps a row, Wo ≥ 8, bounded sizes
+void forward(const Setup& s, const float* x, const float* w, const float* b, float* y);
+}  // namespace rows
 namespace images {  // conv2d_images.cpp: the data gradient with L images in a vector, stride and dilation 1
 bool applies(const Conv2dGeometry& g);
 template <class T> void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);

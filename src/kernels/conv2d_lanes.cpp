@@ -611,6 +611,8 @@ template <class T>
 void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
   constexpr i64 L = lanes_of<T>;
   const Conv2dGeometry& g = s.g;
+  if constexpr (std::is_same_v<T, float>)
+    if (rows::applies(g)) return rows::forward(s, x, w, b, y);
   const i64 kblocks = ceil_div(s.Kg, L);
   // wl[gi][kb][(c, r, s)][l] = w[gi·Kg + kb·L + l, c, r, s], zero past the group's filters
   T* wl = workspace().call_a.get<T>(s.G * kblocks * s.CRS * L);

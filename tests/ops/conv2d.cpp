@@ -229,9 +229,38 @@ const Case winograd_cases[] = {
     {1, 2, 9, 84, 3, 6, 6, {2, 2}, {1, 1}, {2, 2, 2, 2}, 1},    // rows of 42 outputs: vectors of tiles and a tail
 };
 
+// The filter-lanes forward pass through F(4, S) along the rows (float on AVX-512, stride and dilation
+// 1, 3 or 5 taps a row, at least 8 output columns; unpadded 3-tap rows of at most 12 outputs stay
+// direct): rows of 3 tiles taken in pairs, of 4 and more in groups of 4 tiles (one, two and three
+// groups), columns padded on either side (read through the column map), rows padded wider than the
+// filter, a padded input of 3 rows, one tap row, groups, 9 to 40 filters (blocks of 8, the last
+// part empty), positions in blocks of 2 vectors and a last single vector
+const Case rows_cases[] = {
+    {2, 3, 11, 13, 12, 5, 5, {1, 1}, {1, 1}, {2, 1, 3, 0}, 1},  // 10 × 12 outputs
+    {1, 4, 9, 20, 9, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 2}, 1},    // 9 × 21: two groups of tiles
+    {2, 4, 6, 45, 20, 5, 5, {1, 1}, {1, 1}, {4, 4, 2, 2}, 2},   // 10 × 45: three groups; groups
+    {1, 2, 3, 8, 8, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},     // 3 × 8: 7 padded rows
+    {2, 3, 7, 12, 8, 1, 5, {1, 1}, {1, 1}, {0, 0, 2, 2}, 1},    // one tap row
+    {1, 3, 8, 10, 40, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // 40 filters
+    {2, 2, 12, 12, 8, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // 36 positions: 2 vectors and 1
+    {1, 5, 10, 14, 16, 3, 3, {1, 1}, {1, 1}, {1, 1, 0, 0}, 1},  // 3 taps, unpadded rows of 12: direct
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(ops_conv2d)
+
+BOOST_AUTO_TEST_CASE(filter_lanes_through_winograd_rows_match_a_naive_reference) {
+  for_each_isa([] {
+    std::uint64_t seed = 900;
+    for (const Case& cs : rows_cases)
+      for (PadMode mode : all_modes) {
+        check_against_reference<float>(cs, mode, Conv2dAlgo::lanes, seed);
+        check_against_reference<double>(cs, mode, Conv2dAlgo::lanes, seed);
+        seed += 4;
+      }
+  });
+}
 
 BOOST_AUTO_TEST_CASE(winograd_values_and_gradients_match_a_naive_reference) {
   for_each_isa([] {

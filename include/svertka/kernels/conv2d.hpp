@@ -22,7 +22,10 @@
 //! - `lanes`: a vector of filters per output pixel, each input value broadcast, for the forward pass
 //!   and the weight gradient of 8 to 32 filters over a shallow depth (LeNet's second layer); with
 //!   AVX-512 at stride and dilation 1 its input gradient holds a vector of images per pixel instead
-//!   (each weight broadcast, ∂L/∂y transposed once per group of 16 images).
+//!   (each weight broadcast, ∂L/∂y transposed once per group of 16 images), and its float forward
+//!   pass of 3- or 5-tap rows takes each filter row as a one-dimensional F(4, S): 4 output columns
+//!   from S + 3 products per channel and tap row instead of 4·S, a vector of 16 output positions
+//!   per product, the filters broadcast (not for unpadded 3-tap rows of at most 12 outputs).
 //! - `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3), F(2 × 2, 5 × 5) and F(4 × 4, 5 × 5) for 3 × 3 and
 //!   5 × 5 filters at stride 1 (any dilation, groups, padding mode): each 2 × 2 tile of outputs from
 //!   a 4 × 4 (6 × 6) tile of input with 16 (36) multiplications per filter and channel instead of 36
