@@ -246,32 +246,30 @@ const Case rows_cases[] = {
     {1, 5, 10, 14, 16, 3, 3, {1, 1}, {1, 1}, {1, 1, 0, 0}, 1},  // 3 taps, unpadded rows of 12: direct
 };
 
+// Every case in every pad mode, float and double, through `algo` on every instruction set.
+template <std::size_t N>
+void check_cases(const Case (&cases)[N], Conv2dAlgo algo, std::uint64_t seed) {
+  for_each_isa([&] {
+    std::uint64_t sd = seed;
+    for (const Case& cs : cases)
+      for (PadMode mode : all_modes) {
+        check_against_reference<float>(cs, mode, algo, sd);
+        check_against_reference<double>(cs, mode, algo, sd);
+        sd += 4;
+      }
+  });
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(ops_conv2d)
 
 BOOST_AUTO_TEST_CASE(filter_lanes_through_winograd_rows_match_a_naive_reference) {
-  for_each_isa([] {
-    std::uint64_t seed = 900;
-    for (const Case& cs : rows_cases)
-      for (PadMode mode : all_modes) {
-        check_against_reference<float>(cs, mode, Conv2dAlgo::lanes, seed);
-        check_against_reference<double>(cs, mode, Conv2dAlgo::lanes, seed);
-        seed += 4;
-      }
-  });
+  check_cases(rows_cases, Conv2dAlgo::lanes, 900);
 }
 
 BOOST_AUTO_TEST_CASE(winograd_values_and_gradients_match_a_naive_reference) {
-  for_each_isa([] {
-    std::uint64_t seed = 500;
-    for (const Case& cs : winograd_cases)
-      for (PadMode mode : all_modes) {
-        check_against_reference<float>(cs, mode, Conv2dAlgo::winograd, seed);
-        check_against_reference<double>(cs, mode, Conv2dAlgo::winograd, seed);
-        seed += 4;
-      }
-  });
+  check_cases(winograd_cases, Conv2dAlgo::winograd, 500);
 }
 
 BOOST_AUTO_TEST_CASE(winograd_takes_3x3_and_5x5_filters_at_stride_1_or_per_phase_of_a_stride) {
