@@ -121,6 +121,18 @@ Conv2dAlgo choose_forward(const Conv2dGeometry& g) {
   if (isa() == Conv2dIsa::avx512 && winograd::splits_phases(g) && ceil_div(g.R, g.stride.h) == 3 && g.Ho >= 32 &&
       g.Wo >= 32 && g.C / g.groups * g.stride.h * g.stride.w >= 32 && Kg >= 32)
     return Conv2dAlgo::winograd;
+  // A 3 × 3 layer at stride 2 through F(4 × 4, 3 × 3) at stride 2 (winograd::halves: 81 products
+  // per 4 × 4 outputs instead of 144) from 28 × 28 outputs and 64 channels and filters per group, up
+  // to 16384 filter-channel pairs (the transformed weights, 36 matrices of them, are read by every
+  // block of tiles). On AVX-512 at 2 threads (Zen 5, best of 40-60 against the path before):
+  // strided_3x3 (64 → 128 channels, 56 × 56 → 28 × 28) 4.4 against 5.0 ms (GEMM), 64 → 64 2.8
+  // against 3.1, 128 → 128 9.1 against 10.3, 64 → 256 8.9 against 9.4, 64 → 128 at 112 × 112 8.4
+  // against 11.0 (direct); level at 64 → 64 with 32 × 32 outputs (direct); slower with fewer
+  // channels (32 → 64 at 32 × 32 outputs: 1.93 against 1.76, direct) or more weights (128 → 256 at
+  // 14 × 14 outputs: 8.5 against 5.1)
+  if (isa() == Conv2dIsa::avx512 && winograd::halves(g) && g.Ho >= 28 && g.Wo >= 28 && g.C / g.groups >= 64 &&
+      Kg >= 64 && g.C / g.groups * Kg <= 16384)
+    return Conv2dAlgo::winograd;
   // Filter lanes, three blocks of 16 filters per pass over the taps (AVX-512): at 2 threads on
   // strided layers over a depth of 243-512 they beat the direct path (alexnet_c1 7.1 -> 6.0 ms; its
   // 48-filter half 3.7 -> 3.1; 9 × 9 at stride 2 over 3 channels, 96 filters, 19.6 -> 17.1), not at

@@ -140,6 +140,9 @@ bool applies(const Conv2dGeometry& g);  // 3 × 3 or 5 × 5 at stride 1: every p
 // Whether the forward pass runs at stride s > 1 on the input split into its s_h·s_w phases: no
 // dilation, and filters of ⌈R / s_h⌉ = ⌈S / s_w⌉ = 3 or 5 taps per phase.
 bool splits_phases(const Conv2dGeometry& g);
+// Whether the forward pass is a 3 × 3 filter at stride 2 without dilation, which runs through
+// F(4 × 4, 3 × 3) at stride 2 (Wino<3, 4, 2>: 81 products per 4 × 4 outputs instead of 144).
+bool halves(const Conv2dGeometry& g);
 // Whether its data gradient is a convolution of gY on the input's pixels alone (zero padding of at
 // most (r − 1)·dilation per side), not on the padded input followed by a fold of its borders.
 bool transposes(const Conv2dGeometry& g);

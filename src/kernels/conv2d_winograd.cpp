@@ -19,6 +19,18 @@ namespace {
 i64 tile_block() { return isa() == Conv2dIsa::avx512 ? 96 : 48; }
 constexpr i64 depth_max = 256;            // channels per micro-kernel call (the GEMM path's depth chunk)
 
+// The distinct rows of G: all α of them but at stride 2, whose rows 5-8 (the odd tap) are one. The
+// transformed weights are kept once per pair of distinct rows, D² matrices of Kg × Cg (36 instead
+// of 81 at stride 2: the products of ξ = (a, b) read pair (min(a, D − 1), min(b, D − 1))).
+template <int R, int M, int SD>
+constexpr int distinct_rows() {
+  return SD == 2 ? 6 : Wino<R, M, SD>::a;
+}
+template <int A, int D>
+constexpr i64 weight_pair(i64 xi) {
+  return std::min<i64>(xi / A, D - 1) * D + std::min<i64>(xi % A, D - 1);
+}
+
 template <class T>
 struct Ctx {
   const Setup* s;
@@ -32,23 +44,24 @@ struct Ctx {
 
 // Aᵀ M A plus the bias for the tiles whose products are at p (position ξ at p + ξ·ms), as scalars
 // or vectors U loaded by `ld`: y[i][j] holds output row i, column j of each tile.
-template <int R, int M, class U, class Load>
+template <int R, int M, int SD, class U, class Load>
 SVERTKA_CONV_INLINE void output_tiles(Load ld, U bias, U y[M][M]) {
-  constexpr int A = Wino<R, M>::a;
+  using W = Wino<R, M, SD>;
+  constexpr int A = W::a;
   U s[M][A];  // s[j][a] = (M A)[a][j]
 #pragma GCC unroll 8
   for (int a = 0; a < A; ++a) {
     U m[A], r[M];
 #pragma GCC unroll 8
     for (int b = 0; b < A; ++b) m[b] = ld(a * A + b);
-    Wino<R, M>::at(m, r);
+    W::at(m, r);
 #pragma GCC unroll 4
     for (int j = 0; j < M; ++j) s[j][a] = r[j];
   }
 #pragma GCC unroll 4
   for (int j = 0; j < M; ++j) {
     U c[M];
-    Wino<R, M>::at(s[j], c);
+    W::at(s[j], c);
 #pragma GCC unroll 4
     for (int i = 0; i < M; ++i) y[i][j] = c[i] + bias;
   }
@@ -115,7 +128,7 @@ SVERTKA_CONV_INLINE void micro_rows(i64 kc, const T* a, i64 mr, const T* b, T* c
   }
 }
 
-template <int R, int M, class Isa, class T>
+template <int R, int M, class Isa, class T, int SD = 1>
 SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const Ctx<T>*>(vctx);
   const Setup& s = *c.s;
@@ -127,11 +140,11 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   const i64 gi = t / ni % s.G, n = t / ni / s.G;
   const i64 nt = it.t1 - it.t0, np = ceil_div(nt, nr), ncp = np * nr, Cg = s.Cg, rows = c.tiles * mr;
   const i64 dh = g.dilation.h, dw = g.dilation.w;
-  constexpr int A = Wino<R, M>::a, XI = A * A;
-  // split rows: M parts of `len` values, zero past the tile row's last tile + (α − 1) / M (the
+  constexpr int A = Wino<R, M, SD>::a, XI = A * A, E = M * SD;  // E: input columns from tile to tile
+  // split rows: E parts of `len` values, zero past the tile row's last tile + (α − 1) / E (the
   // vectors of the last tiles read up to vl past it)
-  const i64 len = round_up(it.tw + (A - 1) / M + vl, vl);
-  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = M * (th1 - th0) + A - M;
+  const i64 len = round_up(it.tw + (A - 1) / E + vl, vl);
+  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = E * (th1 - th0) + A - E;
   // per ξ: B panels, products
   const i64 ps = Cg * nr, vs = spread<T>(Cg * ncp), ms = spread<T>(rows * ncp);
   const i64 ts = ncp + vl;                                  // a row of the transformed values of one channel
@@ -141,8 +154,8 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   // up to vl − 1 columns past the block, left unused)
   T* m = ws.task_c.get<T>(XI * ms + vl);
   std::fill_n(m + XI * ms, vl, T(0));
-  T* split = ws.task_a.get<T>(nrows * M * len + XI * ts + s.Q + M * len * dw + dw);
-  T* tmp = split + nrows * M * len;
+  T* split = ws.task_a.get<T>(nrows * E * len + XI * ts + s.Q + E * len * dw + dw);
+  T* tmp = split + nrows * E * len;
   T* pad = tmp + XI * ts;
   // input transform, channel by channel: whole vectors of tiles along each tile row into tmp (the
   // lanes past a row's end are overwritten by the next row or lie past the block), then into the
@@ -150,15 +163,16 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   // of the last panel's unused columns (never read) only ever see finite values
   for (i64 xi = 0; xi < XI; ++xi) std::fill(tmp + xi * ts + nt, tmp + (xi + 1) * ts, T(0));
   for (i64 ci = 0; ci < Cg; ++ci) {
-    transform_plane<R, M>(s, it, c.x + (n * g.C + gi * Cg + ci) * s.HW,
-                          ci + 1 < Cg ? c.x + (n * g.C + gi * Cg + ci + 1) * s.HW : nullptr, len, split, pad, tmp, ts);
+    const T* xc = c.x + (n * g.C + gi * Cg + ci) * s.HW;
+    transform_plane<R, M, T, SD>(s, it, xc, ci + 1 < Cg ? xc + s.HW : nullptr, len, split, pad, tmp, ts);
     for (i64 xi = 0; xi < XI; ++xi)
       for (i64 q = 0; q < np; ++q)
 #pragma GCC unroll 4
         for (i64 l = 0; l < nr; l += vl) store(v + xi * vs + q * ps + ci * nr + l, load(tmp + xi * ts + q * nr + l));
   }
   // the α² products
-  const T* u = c.u + gi * XI * rows * Cg;
+  constexpr int D = distinct_rows<R, M, SD>();
+  const T* u = c.u + gi * D * D * rows * Cg;
   // on AVX2, a last tile of filters with at most 4 rows in use runs on 2 or 4 rows
   const i64 last = s.Kg - (c.tiles - 1) * mr;
   const i64 full = std::is_same_v<Isa, Avx2> && last <= 4 ? c.tiles - 1 : c.tiles;
@@ -166,11 +180,12 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
     const i64 kc = std::min(c.kc, Cg - c0);
     for (i64 xi = 0; xi < XI; ++xi)
       for (i64 q = 0; q < np; q += Isa::panels) {
+        const i64 ux = weight_pair<A, D>(xi);
         for (i64 ti = 0; ti < full; ++ti)
-          Isa::micro(kc, u + (xi * rows + ti * mr) * Cg + c0 * mr, v + xi * vs + q * ps + c0 * nr, ps,
+          Isa::micro(kc, u + (ux * rows + ti * mr) * Cg + c0 * mr, v + xi * vs + q * ps + c0 * nr, ps,
                      std::min(Isa::panels, np - q), m + xi * ms + ti * mr * ncp + q * nr, ncp, c0 > 0);
         if (full < c.tiles) {
-          const T* a = u + (xi * rows + full * mr) * Cg + c0 * mr;
+          const T* a = u + (ux * rows + full * mr) * Cg + c0 * mr;
           const T* b = v + xi * vs + q * ps + c0 * nr;
           T* cm = m + xi * ms + full * mr * ncp + q * nr;
           if (last <= 2)
@@ -200,13 +215,13 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
       if (dw == 1)
         for (; j + vl <= jf; j += vl) {
           V<T> yv[M][M];
-          output_tiles<R, M>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
+          output_tiles<R, M, SD>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
           for (i64 i = 0; i < nrow; ++i) store_tiles<M>(yr[i] + M * j, yv[i], c.accumulate);
         }
       else  // dilated: the outputs of a vector of tiles lie M·dw apart, stored one by one
         for (; j + vl <= jf; j += vl) {
           V<T> yv[M][M];
-          output_tiles<R, M>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
+          output_tiles<R, M, SD>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
           for (i64 l = 0; l < vl; ++l)
             for (i64 i = 0; i < nrow; ++i)
               for (int q = 0; q < M; ++q) {
@@ -218,7 +233,7 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
       // through a copy up to the block's last tile and the output's last column
       for (; j < j1; j += vl) {
         V<T> yv[M][M];
-        output_tiles<R, M>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
+        output_tiles<R, M, SD>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
         const i64 ncol = std::min(M * std::min(vl, j1 - j), it.ws - M * j);
         for (i64 i = 0; i < nrow; ++i) {
           T buf[M * vl];
@@ -232,6 +247,12 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
 }
 
 SVERTKA_WINOGRAD_ENTRIES(forward)
+// F(4 × 4, 3 × 3) at stride 2 (Wino<3, 4, 2>)
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void forward43s2_task(const void* c, i64 t) {
+  forward_task<3, 4, Isa, T, 2>(c, t);
+}
+SVERTKA_CONV_ENTRIES(forward43s2_task)
 
 // The filter transform G w Gᵀ of `weight_lanes` filters side by side (task: group gi, filters
 // [k0, k0 + weight_lanes) of the group's rows, those past Kg zero) for every channel, into u as run
@@ -247,14 +268,17 @@ struct WeightCtx {
   T* u;
   i64 mr, rows;
 };
-template <int R, int M, class T>
+template <int R, int M, class T, int SD = 1>
 void weight_task(const void* vctx, i64 t) {
+  using W = Wino<R, M, SD>;
   constexpr i64 kv = weight_lanes;
-  constexpr int A = Wino<R, M>::a, XI = A * A;
+  constexpr int A = distinct_rows<R, M, SD>(), XI = A * A;  // (G's distinct rows only)
   const auto& c = *static_cast<const WeightCtx<T>*>(vctx);
   const Setup& s = *c.s;
   const i64 chunks = ceil_div(c.rows, kv), gi = t / chunks, k0 = t % chunks * kv;
-  const i64 nk = std::min(kv, c.rows - k0), Cg = s.Cg, mr = c.mr;
+  const i64 nk = std::min(kv, c.rows - k0), Cg = s.Cg, mr = c.mr, xs = c.rows * Cg;
+  i64 off[kv];  // filter k0 + l of channel 0 at u[off[l]] for ξ = 0, at + ξ·xs for the others
+  for (i64 l = 0; l < nk; ++l) off[l] = gi * XI * xs + (k0 + l) / mr * mr * Cg + (k0 + l) % mr;
   for (i64 ci = 0; ci < Cg; ++ci) {
     T f[R][R][kv] = {}, gw[A][R][kv], out[A][A][kv];
     for (i64 l = 0; l < std::min(nk, s.Kg - k0); ++l)
@@ -266,38 +290,35 @@ void weight_task(const void* vctx, i64 t) {
       for (int q = 0; q < R; ++q)
         for (i64 l = 0; l < kv; ++l) {
           T sum = 0;
-          for (int r = 0; r < R; ++r) sum += static_cast<T>(Wino<R, M>::G[a][r]) * f[r][q][l];
+          for (int r = 0; r < R; ++r) sum += static_cast<T>(W::G[a][r]) * f[r][q][l];
           gw[a][q][l] = sum;
         }
     for (int a = 0; a < A; ++a)
       for (int bb = 0; bb < A; ++bb)
         for (i64 l = 0; l < kv; ++l) {
           T sum = 0;
-          for (int q = 0; q < R; ++q) sum += gw[a][q][l] * static_cast<T>(Wino<R, M>::G[bb][q]);
+          for (int q = 0; q < R; ++q) sum += gw[a][q][l] * static_cast<T>(W::G[bb][q]);
           out[a][bb][l] = sum;
         }
     for (int xi = 0; xi < XI; ++xi)
-      for (i64 l = 0; l < nk; ++l) {
-        const i64 k = k0 + l;
-        c.u[((gi * XI + xi) * c.rows + k / mr * mr) * Cg + ci * mr + k % mr] = out[xi / A][xi % A][l];
-      }
+      for (i64 l = 0; l < nk; ++l) c.u[off[l] + xi * xs + ci * mr] = out[xi / A][xi % A][l];
   }
 }
 
 // y (=|+=) the convolution of x by the r × r filters `w` through F(m × m, r × r) for geometry s;
 // `flipped`: w is the original layer's weight and this is its transposed convolution (filter k,
 // channel c of this geometry is w[c, k] turned by 180°).
-template <int R, int M, class T>
+template <int R, int M, class T, int SD = 1>
 void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate) {
   const auto& g = s.g;
-  constexpr int A = Wino<R, M>::a, XI = A * A;
-  const Kernel kern = pick_forward_task<R, M, T>();
+  constexpr int D = distinct_rows<R, M, SD>();
+  const Kernel kern = SD == 2 ? pick_forward43s2_task<T>() : pick_forward_task<R, M, T>();
   const i64 mr = kern.mr, tiles = ceil_div(s.Kg, mr), rows = tiles * mr, Cg = s.Cg;
-  // u[gi][ξ = (a, b)][k][c] = (G w_kc Gᵀ)[a][b], in tiles of mr filters laid out [c][mr]
-  T* u = workspace().call_a.get<T>(s.G * XI * rows * Cg);
+  // u[gi][(a, b)][k][c] = (G w_kc Gᵀ)[a][b] (a, b < D), in tiles of mr filters laid out [c][mr]
+  T* u = workspace().call_a.get<T>(s.G * D * D * rows * Cg);
   const WeightCtx<T> wc{&s, w, flipped, u, mr, rows};
   const i64 chunks = ceil_div(rows, weight_lanes);
-  run_tasks(s.G * chunks, 2.0 * static_cast<double>(s.G * rows * Cg * A * R * (R + A)), &weight_task<R, M, T>, &wc);
+  run_tasks(s.G * chunks, 2.0 * static_cast<double>(s.G * rows * Cg * D * R * (R + D)), &weight_task<R, M, T, SD>, &wc);
   const i64 ni = make_items(g, M, tile_block(), NR<T>, nullptr);
   Item* items = workspace().call_items.get<Item>(ni);
   make_items(g, M, tile_block(), NR<T>, items);
@@ -418,6 +439,10 @@ bool splits_phases(const Conv2dGeometry& g) {
   return r == q && (r == 3 || r == 5);
 }
 
+bool halves(const Conv2dGeometry& g) {
+  return g.stride.h == 2 && g.stride.w == 2 && g.R == 3 && g.S == 3 && g.dilation.h == 1 && g.dilation.w == 1;
+}
+
 bool applies(const Conv2dGeometry& g) {
   return g.stride.h == 1 && g.stride.w == 1 && g.R == g.S && (g.R == 3 || g.R == 5);
 }
@@ -442,10 +467,11 @@ template <class T>
 void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
   const auto& g = s.g;
   if (splits_phases(g)) return forward_phases(s, x, w, b, y);
+  if (halves(g)) return run<3, 4, T, 2>(s, x, w, false, b, y, false);
   if (!applies(g))
     throw OptionError(fmt::format("conv2d: the Winograd algorithm needs a 3 × 3 or 5 × 5 filter at stride 1 (or, "
-                                  "forward, a filter of 3 × 3 or 5 × 5 taps per phase of the stride, ⌈R / stride⌉, "
-                                  "without dilation), not {} × {} at stride ({}, {}), dilation ({}, {})",
+                                  "forward, a 3 × 3 filter at stride 2 or a filter of 3 × 3 or 5 × 5 taps per phase of the "
+                                  "stride, ⌈R / stride⌉, without dilation), not {} × {} at stride ({}, {}), dilation ({}, {})",
                                   g.R, g.S, g.stride.h, g.stride.w, g.dilation.h, g.dilation.w));
   run(s, x, w, false, b, y, false);
 }

@@ -3,7 +3,8 @@
 // for the forward pass, the data gradient (every padding mode, through the gradient of the padded
 // input when it is not zeros) and (as F(3 × 3, 2 × 2), F(3 × 3, 4 × 4), F(5 × 5, 2 × 2),
 // F(5 × 5, 4 × 4)) the weight gradient; forward, also strided layers of 3 × 3 or 5 × 5 taps per
-// phase of the stride (11 × 11 at stride 4).
+// phase of the stride (11 × 11 at stride 4) and 3 × 3 filters at stride 2 (F(4 × 4, 3 × 3) at
+// stride 2, Wino<3, 4, 2>).
 //
 // Each m × m tile of outputs of an r × r filter is computed from an α × α tile of the padded input,
 // α = m + r − 1, with α² products per (filter, channel) instead of m²·r² (16 instead of 36 for
@@ -58,9 +59,13 @@
 //
 // At a stride s without dilation the forward pass runs on the s_h·s_w phases of the padded input as
 // channels, with filters of ⌈R / s_h⌉ × ⌈S / s_w⌉ taps (forward_phases in conv2d_winograd.cpp), when
-// those are 3 × 3 or 5 × 5.
+// those are 3 × 3 or 5 × 5. A 3 × 3 filter at stride 2 (2 × 2 taps per phase) runs on the input
+// itself instead: a tile of 4 × 4 outputs reads 9 × 9 padded pixels, its tiles 8 apart (the rows split
+// 8 ways), and its 81 transformed values are F(4, 2) on the even taps and the odd values as they
+// are, in each direction (Wino<3, 4, 2>).
 //
-// Extra memory: the transformed weights (α² · G · ⌈Kg/mr⌉·mr · Cg values) and the list of tile
+// Extra memory: the transformed weights (α² · G · ⌈Kg/mr⌉·mr · Cg values, 36 of the 81 matrices at
+// stride 2, whose G has 6 distinct rows) and the list of tile
 // blocks, calling thread (and for a data gradient through the padded input, its N·C·Hp·Wp values);
 // per task thread the B panels (α² · Cg · tiles), the products (α² · ⌈Kg/mr⌉·mr · tiles), the
 // transformed values of one channel and its split rows. Tasks depend on the shape only: results are
@@ -148,13 +153,14 @@ SVERTKA_CONV_INLINE void deinterleave(const V<T>* v, V<T>* ph) {
 }
 
 // The vector part of split (row already at column pw, n columns from there, E = M·dw): whole vectors
-// of m while their E·VL values lie in the row, E loads split E ways; returns the m it reached.
+// of m below cap while their E·VL values lie in the row, E loads split E ways; returns the m it
+// reached.
 template <int M, int E, class T>
-SVERTKA_CONV_INLINE i64 split_vectors(const T* row, i64 n, i64 len, T* dst) {
+SVERTKA_CONV_INLINE i64 split_vectors(const T* row, i64 n, i64 cap, i64 len, T* dst) {
   if constexpr (E < M) return 0;  // no such dilation
   constexpr i64 vl = VL<T>;
   constexpr int dw = E / M;
-  const i64 mv = std::min(len, n / E) / vl * vl;
+  const i64 mv = std::min(cap, n / E) / vl * vl;
   for (i64 m = 0; m < mv; m += vl) {
     V<T> v[E], ph[E];
 #pragma GCC unroll 8
@@ -168,16 +174,24 @@ SVERTKA_CONV_INLINE i64 split_vectors(const T* row, i64 n, i64 len, T* dst) {
 
 // dst[0 .. M·len): the sub-grid columns pw + m·dw of `row` split by m mod M, column m in
 // dst[(m mod M)·len + m / M], zero at or past column `n` (for M = 2: even m in dst[0 .. len), odd m
-// in dst[len .. 2·len)).
+// in dst[len .. 2·len)). With nb > n, the row's columns up to nb may be read (zero from n on) and
+// only the groups of M columns up to the last one holding a column of the row are split (as whole
+// vectors where nb allows), the groups past it zeroed: at stride 2 the tiles of 28 columns split 8
+// ways fill one vector of groups, and len is two.
 template <int M, class T>
-SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst) {
+SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst, i64 nb = 0) {
+  constexpr i64 vl = VL<T>;
+  const bool cut = nb > n;
+  nb = std::max(n, nb);
   row += pw;
-  // m < inside: all M columns of group m in the row, (M·m + M − 1)·dw ≤ last = n − 1 − pw
-  const i64 last = (n - 1 - pw) / dw, inside = std::min(len, n - 1 - pw >= (M - 1) * dw ? (last - (M - 1)) / M + 1 : 0);
   const i64 e = M * dw;
-  const i64 m0 = e == 2 ? split_vectors<M, 2>(row, n - pw, len, dst)
-                 : e == 4 ? split_vectors<M, 4>(row, n - pw, len, dst)
-                 : e == 8 ? split_vectors<M, 8>(row, n - pw, len, dst)
+  // groups m < md are split (when cut: those holding a column of the row); m < inside: all M
+  // columns in the row, (M·m + M − 1)·dw ≤ last
+  const i64 md = cut ? std::clamp<i64>(ceil_div(n - pw, e), 0, len) : len, cap = std::min(len, round_up(md, vl));
+  const i64 last = (n - 1 - pw) / dw, inside = std::min(len, n - 1 - pw >= (M - 1) * dw ? (last - (M - 1)) / M + 1 : 0);
+  const i64 m0 = e == 2 ? split_vectors<M, 2>(row, nb - pw, cap, len, dst)
+                 : e == 4 ? split_vectors<M, 4>(row, nb - pw, cap, len, dst)
+                 : e == 8 ? split_vectors<M, 8>(row, nb - pw, cap, len, dst)
                           : 0;
   if (dw == 1) {
     for (i64 m = m0; m < inside; ++m)
@@ -188,12 +202,23 @@ SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* 
 #pragma GCC unroll 4
       for (int q = 0; q < M; ++q) dst[q * len + m] = row[(M * m + q) * dw];
   }
-  for (i64 m = std::max(m0, inside); m < len; ++m)
+  for (i64 m = std::max(m0, inside); m < md; ++m)
 #pragma GCC unroll 4
     for (int q = 0; q < M; ++q) {
       const i64 qq = (M * m + q) * dw;
       dst[q * len + m] = pw + qq < n ? row[qq] : T(0);
     }
+  // (zeros by vector where whole vectors fit: a fill per part was a memset call each)
+  i64 m = std::max(m0, md);
+  for (; m < len && m % vl != 0; ++m)
+#pragma GCC unroll 4
+    for (int q = 0; q < M; ++q) dst[q * len + m] = T(0);
+  for (; m + vl <= len; m += vl)
+#pragma GCC unroll 4
+    for (int q = 0; q < M; ++q) store(dst + q * len + m, V<T>{});
+  for (; m < len; ++m)
+#pragma GCC unroll 4
+    for (int q = 0; q < M; ++q) dst[q * len + m] = T(0);
 }
 
 // The padded sub-grid row of plane `x` at padded row qh, phase column pw (split as above; zero
@@ -204,7 +229,7 @@ template <int M, class T>
 SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, const T* next, i64 qh, i64 pw, i64 len, T* pad,
                                    T* dst) {
   const auto& g = s.g;
-  const i64 qh_end = g.Ho + (g.R - 1) * g.dilation.h;
+  const i64 qh_end = (g.Ho - 1) * g.stride.h + (g.R - 1) * g.dilation.h + 1;
   const i64 ih = qh < qh_end ? pad_source(qh - g.padding.top, g.H, g.mode) : -1;
   if (ih < 0) {
     std::fill_n(dst, M * len, T(0));
@@ -214,13 +239,19 @@ SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, const T* next, i6
   if (next) prefetch_span(next + ih * g.W, 0, g.W);
   const i64 n = std::max(s.Q, M * len * g.dilation.w + pw);
   std::fill(pad + s.Q, pad + n, T(0));
-  split<M>(pad, n, pw, g.dilation.w, len, dst);
+  // Split 8 ways (stride 2), the groups past the row's columns are zeroed instead of split: 28
+  // outputs a row are 57 padded columns, one vector of groups in two (strided_3x3's forward 2-7%
+  // faster at one thread, alternating runs); at stride 1 the same made vgg_3x3's 3-4% slower
+  if constexpr (M == 8)
+    split<M>(pad, s.Q, pw, g.dilation.w, len, dst, n);
+  else
+    split<M>(pad, n, pw, g.dilation.w, len, dst);
 }
 
 // The one-dimensional transforms of F(m, r), on scalars or vectors U: Bᵀ d (α = m + r − 1 values),
 // Aᵀ m (α → m), A g (m → α, the weight gradient's transform of ∂L/∂y), and the filter transform's
 // G.
-template <int R, int M>
+template <int R, int M, int SD = 1>
 struct Wino;
 template <>
 struct Wino<3, 2> {
@@ -329,25 +360,60 @@ struct Wino<5, 4> {
   }
 };
 
+// F(4, 3) at stride 2, α = 9: output i reads d[2i], d[2i + 1], d[2i + 2], so the even taps (w0, w2)
+// are F(4, 2) on the even values e = (d0, d2, d4, d6, d8) and the odd tap w1 a product with each odd
+// value (d1, d3, d5, d7): 9 products for 4 outputs instead of 12 (81 instead of 144 per 4 × 4 outputs
+// in two dimensions). F(4, 2) at the points 0, 1, −1, 2 and ∞:
+//
+//   Bᵀ = | 2 −1 −2  1  0 |    G = | ½   0  |    Aᵀ = | 1  1  1  1  0 |
+//        | 0  2  1 −1  0 |        | ½   ½  |         | 0  1 −1  2  0 |
+//        | 0 −2  3 −1  0 |        | ⅙  −⅙  |         | 0  1  1  4  0 |
+//        | 0 −1  0  1  0 |        | ⅙   ⅓  |         | 0  1 −1  8  1 |
+//        | 0  2 −1 −2  1 |        | 0   1  |
+//
+// Transformed values 0-4 are F(4, 2)'s, 5-8 the odd values (G: w1; Aᵀ: the identity). A tile's 9
+// input columns start 8 apart, so the rows are split 8 ways (E = M·SD in the code).
+template <>
+struct Wino<3, 4, 2> {
+  static constexpr int a = 9;
+  static constexpr double G[9][3] = {{0.5, 0, 0}, {0.5, 0, 0.5}, {1.0 / 6, 0, -1.0 / 6}, {1.0 / 6, 0, 1.0 / 3},
+                                     {0, 0, 1},   {0, 1, 0},     {0, 1, 0},              {0, 1, 0},
+                                     {0, 1, 0}};
+  template <class U>
+  SVERTKA_CONV_INLINE static void bt(const U* d, U* t) {
+    const U e1 = d[2], e2 = d[4], e3 = d[6], p = e3 - e1;
+    t[0] = 2 * (d[0] - e2) + p, t[1] = 2 * e1 + e2 - e3, t[2] = 3 * e2 - 2 * e1 - e3, t[3] = p;
+    t[4] = 2 * (e1 - e3) - e2 + d[8];
+    t[5] = d[1], t[6] = d[3], t[7] = d[5], t[8] = d[7];
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void at(const U* m, U* y) {
+    const U p = m[1] + m[2], q = m[1] - m[2];
+    y[0] = m[0] + p + m[3] + m[5], y[1] = q + 2 * m[3] + m[6], y[2] = p + 4 * m[3] + m[7];
+    y[3] = q + 8 * m[3] + m[4] + m[8];
+  }
+};
+
 // Bᵀ d B of VL tiles of one tile row from tile j, whose α padded sub-grid rows rows[a] are split
 // M ways by column (split<M>, `len` values each): value ξ of tile j + l goes to dst[ξ·ds + l].
-template <int R, int M, class T>
+template <int R, int M, class T, int SD = 1>
 SVERTKA_CONV_INLINE void input_tiles(const T* const* rows, i64 len, i64 j, T* dst, i64 ds) {
-  constexpr int A = Wino<R, M>::a;
+  using W = Wino<R, M, SD>;
+  constexpr int A = W::a, E = M * SD;
   V<T> t[A][A];
 #pragma GCC unroll 8
   for (int a = 0; a < A; ++a) {
     V<T> d[A];
 #pragma GCC unroll 8
-    for (int b = 0; b < A; ++b) d[b] = load(rows[a] + (b % M) * len + j + b / M);
-    Wino<R, M>::bt(d, t[a]);
+    for (int b = 0; b < A; ++b) d[b] = load(rows[a] + (b % E) * len + j + b / E);
+    W::bt(d, t[a]);
   }
 #pragma GCC unroll 8
   for (int b = 0; b < A; ++b) {
     V<T> col[A], out[A];
 #pragma GCC unroll 8
     for (int a = 0; a < A; ++a) col[a] = t[a][b];
-    Wino<R, M>::bt(col, out);
+    W::bt(col, out);
 #pragma GCC unroll 8
     for (int a = 0; a < A; ++a) store(dst + (a * A + b) * ds, out[a]);
   }
@@ -359,20 +425,20 @@ SVERTKA_CONV_INLINE void input_tiles(const T* const* rows, i64 len, i64 j, T* ds
 // the block's M·(tile rows) + α − M split rows of M·len values; `pad` one padded row. The rows it
 // reads of plane `next` (the next channel's, or null) are prefetched: the first read of each input
 // row was about a seventh of vgg_3x3's forward pass at one thread, waiting on memory.
-template <int R, int M, class T>
+template <int R, int M, class T, int SD = 1>
 SVERTKA_CONV_INLINE void transform_plane(const Setup& s, const Item& it, const T* x, const T* next, i64 len, T* split,
                                          T* pad, T* dst, i64 ds) {
   constexpr i64 vl = VL<T>;
-  constexpr int A = Wino<R, M>::a;
-  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = M * (th1 - th0) + A - M;
+  constexpr int A = Wino<R, M, SD>::a, E = M * SD;
+  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = E * (th1 - th0) + A - E;
   for (i64 u = 0; u < nrows; ++u)
-    split_row<M>(s, x, next, it.ph + (M * th0 + u) * s.g.dilation.h, it.pw, len, pad, split + u * M * len);
+    split_row<E>(s, x, next, it.ph + (E * th0 + u) * s.g.dilation.h, it.pw, len, pad, split + u * E * len);
   for (i64 th = th0; th < th1; ++th) {
     const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
     const T* rows[A];
-    for (int a = 0; a < A; ++a) rows[a] = split + (M * (th - th0) + a) * M * len;
+    for (int a = 0; a < A; ++a) rows[a] = split + (E * (th - th0) + a) * E * len;
     for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
-      input_tiles<R, M, T>(rows, len, j, dst + col, ds);
+      input_tiles<R, M, T, SD>(rows, len, j, dst + col, ds);
   }
 }
 

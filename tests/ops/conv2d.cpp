@@ -227,6 +227,17 @@ const Case winograd_cases[] = {
     {1, 2, 21, 20, 3, 10, 10, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},  // 10 × 10 at stride 2: 5 × 5 per phase
     {1, 2, 40, 38, 3, 10, 10, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},  // and at 17 × 16 outputs: F(4 × 4, 5 × 5)
     {1, 2, 9, 84, 3, 6, 6, {2, 2}, {1, 1}, {2, 2, 2, 2}, 1},    // rows of 42 outputs: vectors of tiles and a tail
+    // 3 × 3 at stride 2 (forward through F(4 × 4, 3 × 3) at stride 2, 9 × 9 transformed values per
+    // tile from input columns 8 apart): a last tile of 1 row and 2 columns; tile rows of a vector of
+    // 8 tiles and 2; asymmetric padding and groups; one tile, unpadded; 11 × 11 tiles in blocks of
+    // 64 and 57 (AVX2: 48, 48, 25); padding wider than the input; two depth chunks, 7 filters
+    {2, 3, 17, 23, 5, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+    {1, 4, 20, 75, 6, 3, 3, {2, 2}, {1, 1}, {1, 0, 1, 0}, 1},
+    {2, 6, 16, 15, 8, 3, 3, {2, 2}, {1, 1}, {2, 1, 0, 3}, 2},
+    {1, 3, 9, 9, 4, 3, 3, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1},
+    {1, 2, 88, 88, 3, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+    {1, 2, 5, 6, 3, 3, 3, {2, 2}, {1, 1}, {3, 2, 4, 3}, 1},
+    {1, 300, 9, 10, 7, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
 };
 
 // The filter-lanes forward pass through F(4, S) along the rows (float on AVX-512, stride and dilation
@@ -413,10 +424,35 @@ BOOST_AUTO_TEST_CASE(strided_layers_of_3x3_taps_per_phase_run_winograd_forward_o
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(1, 96, 11, 4)) != wino));               // 16 phase planes
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(3, 16, 11, 4)) != wino));               // 16 filters
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(16, 64, 10, 2, 72)) != wino));          // 5 × 5 per phase
-    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 64, 3, 2, 72)) != wino));           // 2 × 2 per phase
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 64, 3, 3, 72)) != wino));           // 1 × 1 per phase
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(16, 64, 5, 2, 72, {2, 2})) != wino));   // dilated
     BOOST_TEST((sv::kernels::conv2d_backward_data_algorithm<float>(geom(3, 96, 11, 4)) != wino));
     BOOST_TEST((sv::kernels::conv2d_backward_filter_algorithm<float>(geom(3, 96, 11, 4)) != wino));
+  });
+}
+
+BOOST_AUTO_TEST_CASE(layers_of_3x3_at_stride_2_run_winograd_forward_on_avx512) {
+  using sv::kernels::Conv2dIsa;
+  using sv::kernels::conv2d_forward_algorithm;
+  // C channels, K filters of 3 × 3 at stride st, padding 1, on 16 images of hw × hw (hw / st outputs)
+  auto geom = [](std::int64_t C, std::int64_t K, std::int64_t hw, sv::Size2d st = {2, 2}, std::int64_t groups = 1) {
+    return sv::ops::Conv2d{{.stride = st, .padding = sv::Padding2d::all(1), .groups = groups}}.geometry(
+        {16, C, hw, hw}, {K, C / groups, 3, 3});
+  };
+  const auto wino = Conv2dAlgo::winograd;
+  for_each_isa([&] {
+    const bool avx512 = sv::kernels::conv2d_isa() == Conv2dIsa::avx512;
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 128, 56)) == wino) == avx512));   // strided_3x3
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(128, 128, 56)) == wino) == avx512));  // 16384 pairs
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(128, 128, 56, {2, 2}, 2)) == wino) == avx512));  // groups
+    BOOST_TEST((conv2d_forward_algorithm<double>(geom(64, 128, 56)) != wino));   // float only
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 54)) != wino));    // 27 × 27 outputs
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(32, 128, 56)) != wino));    // 32 channels
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 32, 56)) != wino));     // 32 filters
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(128, 256, 56)) != wino));   // 32768 pairs
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 1})) != wino));  // stride 2 × 1
+    BOOST_TEST((sv::kernels::conv2d_backward_data_algorithm<float>(geom(64, 128, 56)) != wino));
+    BOOST_TEST((sv::kernels::conv2d_backward_filter_algorithm<float>(geom(64, 128, 56)) != wino));
   });
 }
 
