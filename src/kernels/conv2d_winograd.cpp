@@ -19,12 +19,17 @@ namespace {
 i64 tile_block() { return isa() == Conv2dIsa::avx512 ? 96 : 48; }
 constexpr i64 depth_max = 256;            // channels per micro-kernel call (the GEMM path's depth chunk)
 
-// The distinct rows of G: all α of them but at stride 2, whose rows 5-8 (the odd tap) are one. The
-// transformed weights are kept once per pair of distinct rows, D² matrices of Kg × Cg (36 instead
-// of 81 at stride 2: the products of ξ = (a, b) read pair (min(a, D − 1), min(b, D − 1))).
+// The distinct rows of G, D: all α of them unless the transform says fewer (`distinct`: its last
+// α − D + 1 rows equal, as at stride 2, whose rows 5-8 are the odd tap's). The transformed weights
+// are kept once per pair of distinct rows, D² matrices of Kg × Cg (36 instead of 81 at stride 2: the
+// products of ξ = (a, b) read pair (min(a, D − 1), min(b, D − 1))).
 template <int R, int M, int SD>
 constexpr int distinct_rows() {
-  return SD == 2 ? 6 : Wino<R, M, SD>::a;
+  using W = Wino<R, M, SD>;
+  if constexpr (requires { W::distinct; })
+    return W::distinct;
+  else
+    return W::a;
 }
 template <int A, int D>
 constexpr i64 weight_pair(i64 xi) {
@@ -178,9 +183,9 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   const i64 full = std::is_same_v<Isa, Avx2> && last <= 4 ? c.tiles - 1 : c.tiles;
   for (i64 c0 = 0; c0 < Cg; c0 += c.kc) {
     const i64 kc = std::min(c.kc, Cg - c0);
-    for (i64 xi = 0; xi < XI; ++xi)
+    for (i64 xi = 0; xi < XI; ++xi) {
+      const i64 ux = weight_pair<A, D>(xi);
       for (i64 q = 0; q < np; q += Isa::panels) {
-        const i64 ux = weight_pair<A, D>(xi);
         for (i64 ti = 0; ti < full; ++ti)
           Isa::micro(kc, u + (ux * rows + ti * mr) * Cg + c0 * mr, v + xi * vs + q * ps + c0 * nr, ps,
                      std::min(Isa::panels, np - q), m + xi * ms + ti * mr * ncp + q * nr, ncp, c0 > 0);
@@ -194,6 +199,7 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
             micro_rows<4>(kc, a, mr, b, cm, ncp, c0 > 0);
         }
       }
+    }
   }
   // output transform on vectors of VL tiles along each tile row: stored as vectors where all their
   // M·VL columns lie in the output (rows past its last left out), else value by value (dilated rows

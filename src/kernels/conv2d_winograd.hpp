@@ -375,7 +375,7 @@ struct Wino<5, 4> {
 // input columns start 8 apart, so the rows are split 8 ways (E = M·SD in the code).
 template <>
 struct Wino<3, 4, 2> {
-  static constexpr int a = 9;
+  static constexpr int a = 9, distinct = 6;  // G's rows 5-8 are one (w1)
   static constexpr double G[9][3] = {{0.5, 0, 0}, {0.5, 0, 0.5}, {1.0 / 6, 0, -1.0 / 6}, {1.0 / 6, 0, 1.0 / 3},
                                      {0, 0, 1},   {0, 1, 0},     {0, 1, 0},              {0, 1, 0},
                                      {0, 1, 0}};
