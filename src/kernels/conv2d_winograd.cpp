@@ -365,7 +365,7 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
 //
 // The phase planes are built once, with the padding folded in as everywhere (the layer's index
 // maps): extra memory N·C·sh·sw·Hs·Ws values for them and K·Cg·sh·sw·R'·S' for the filters' phases
-// (calling thread), one padded row and its split per task thread; one task per image and channel.
+// (calling thread), one padded row per task thread; one task per image and channel.
 template <class T>
 struct PhaseCtx {
   const Setup* s;
@@ -382,8 +382,7 @@ SVERTKA_CONV_INLINE void phase_task(const void* vctx, i64 t) {
   const i64 sh = g.stride.h, sw = g.stride.w, Hs = c.Hs, Ws = c.Ws;
   const i64 qh_end = (g.Ho - 1) * sh + g.R;  // padded rows past it only meet taps past R
   const i64 n = std::max(s.Q, sw * Ws);      // padded columns read, zero from Q on
-  T* pad = workspace().task_a.get<T>(n + sw * Ws);
-  T* parts = pad + n;
+  T* pad = workspace().task_a.get<T>(n);
   const T* plane = c.x + t * s.HW;
   T* out = c.xs + t * sh * sw * Hs * Ws;  // its phase (p, p') at out + (p·sw + p')·Hs·Ws
   for (i64 i = 0; i < Hs; ++i)
@@ -394,16 +393,22 @@ SVERTKA_CONV_INLINE void phase_task(const void* vctx, i64 t) {
         for (i64 q = 0; q < sw; ++q) std::fill_n(row + q * Hs * Ws, Ws, T(0));
         continue;
       }
-      pad_row(s, plane + ih * g.W, pad);
-      std::fill(pad + s.Q, pad + n, T(0));
+      // (split straight into the phase planes, phase p' at row + p'·Hs·Ws; from the input row itself
+      // when the padded row is its first Q columns)
+      const T* src = plane + ih * g.W;
+      i64 m = s.Q;
+      if (g.padding.left != 0 || s.Q > g.W || (sw != 2 && sw != 4)) {
+        pad_row(s, src, pad);
+        std::fill(pad + s.Q, pad + n, T(0));
+        src = pad, m = n;
+      }
       if (sw == 2)
-        split<2>(pad, n, 0, 1, Ws, parts);
+        split<2>(src, m, 0, 1, Ws, row, 0, Hs * Ws);
       else if (sw == 4)
-        split<4>(pad, n, 0, 1, Ws, parts);
+        split<4>(src, m, 0, 1, Ws, row, 0, Hs * Ws);
       else
         for (i64 q = 0; q < sw; ++q)
-          for (i64 j = 0; j < Ws; ++j) parts[q * Ws + j] = pad[j * sw + q];
-      for (i64 q = 0; q < sw; ++q) std::copy_n(parts + q * Ws, Ws, row + q * Hs * Ws);
+          for (i64 j = 0; j < Ws; ++j) row[q * Hs * Ws + j] = pad[j * sw + q];
     }
 }
 

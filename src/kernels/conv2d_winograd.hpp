@@ -156,7 +156,7 @@ SVERTKA_CONV_INLINE void deinterleave(const V<T>* v, V<T>* ph) {
 // of m below cap while their E·VL values lie in the row, E loads split E ways; returns the m it
 // reached.
 template <int M, int E, class T>
-SVERTKA_CONV_INLINE i64 split_vectors(const T* row, i64 n, i64 cap, i64 len, T* dst) {
+SVERTKA_CONV_INLINE i64 split_vectors(const T* row, i64 n, i64 cap, i64 stride, T* dst) {
   if constexpr (E < M) return 0;  // no such dilation
   constexpr i64 vl = VL<T>;
   constexpr int dw = E / M;
@@ -167,7 +167,7 @@ SVERTKA_CONV_INLINE i64 split_vectors(const T* row, i64 n, i64 cap, i64 len, T* 
     for (int k = 0; k < E; ++k) v[k] = load(row + (m * E + k * vl));
     deinterleave<E, T>(v, ph);
 #pragma GCC unroll 4
-    for (int q = 0; q < M; ++q) store(dst + q * len + m, ph[q * dw]);
+    for (int q = 0; q < M; ++q) store(dst + q * stride + m, ph[q * dw]);
   }
   return mv;
 }
@@ -177,10 +177,12 @@ SVERTKA_CONV_INLINE i64 split_vectors(const T* row, i64 n, i64 cap, i64 len, T* 
 // in dst[len .. 2·len)). With nb > n, the row's columns up to nb may be read (zero from n on) and
 // only the groups of M columns up to the last one holding a column of the row are split (as whole
 // vectors where nb allows), the groups past it zeroed: at stride 2 the tiles of 28 columns split 8
-// ways fill one vector of groups, and len is two.
+// ways fill one vector of groups, and len is two. With `stride`, the parts lie that far apart
+// (dst[(m mod M)·stride + m / M]) instead of len.
 template <int M, class T>
-SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst, i64 nb = 0) {
+SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* dst, i64 nb = 0, i64 stride = 0) {
   constexpr i64 vl = VL<T>;
+  if (stride == 0) stride = len;
   const bool cut = nb > n;
   nb = std::max(n, nb);
   row += pw;
@@ -189,36 +191,36 @@ SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* 
   // columns in the row, (M·m + M − 1)·dw ≤ last
   const i64 md = cut ? std::clamp<i64>(ceil_div(n - pw, e), 0, len) : len, cap = std::min(len, round_up(md, vl));
   const i64 last = (n - 1 - pw) / dw, inside = std::min(len, n - 1 - pw >= (M - 1) * dw ? (last - (M - 1)) / M + 1 : 0);
-  const i64 m0 = e == 2 ? split_vectors<M, 2>(row, nb - pw, cap, len, dst)
-                 : e == 4 ? split_vectors<M, 4>(row, nb - pw, cap, len, dst)
-                 : e == 8 ? split_vectors<M, 8>(row, nb - pw, cap, len, dst)
+  const i64 m0 = e == 2 ? split_vectors<M, 2>(row, nb - pw, cap, stride, dst)
+                 : e == 4 ? split_vectors<M, 4>(row, nb - pw, cap, stride, dst)
+                 : e == 8 ? split_vectors<M, 8>(row, nb - pw, cap, stride, dst)
                           : 0;
   if (dw == 1) {
     for (i64 m = m0; m < inside; ++m)
 #pragma GCC unroll 4
-      for (int q = 0; q < M; ++q) dst[q * len + m] = row[M * m + q];
+      for (int q = 0; q < M; ++q) dst[q * stride + m] = row[M * m + q];
   } else {
     for (i64 m = m0; m < inside; ++m)
 #pragma GCC unroll 4
-      for (int q = 0; q < M; ++q) dst[q * len + m] = row[(M * m + q) * dw];
+      for (int q = 0; q < M; ++q) dst[q * stride + m] = row[(M * m + q) * dw];
   }
   for (i64 m = std::max(m0, inside); m < md; ++m)
 #pragma GCC unroll 4
     for (int q = 0; q < M; ++q) {
       const i64 qq = (M * m + q) * dw;
-      dst[q * len + m] = pw + qq < n ? row[qq] : T(0);
+      dst[q * stride + m] = pw + qq < n ? row[qq] : T(0);
     }
   // (zeros by vector where whole vectors fit: a fill per part was a memset call each)
   i64 m = std::max(m0, md);
   for (; m < len && m % vl != 0; ++m)
 #pragma GCC unroll 4
-    for (int q = 0; q < M; ++q) dst[q * len + m] = T(0);
+    for (int q = 0; q < M; ++q) dst[q * stride + m] = T(0);
   for (; m + vl <= len; m += vl)
 #pragma GCC unroll 4
-    for (int q = 0; q < M; ++q) store(dst + q * len + m, V<T>{});
+    for (int q = 0; q < M; ++q) store(dst + q * stride + m, V<T>{});
   for (; m < len; ++m)
 #pragma GCC unroll 4
-    for (int q = 0; q < M; ++q) dst[q * len + m] = T(0);
+    for (int q = 0; q < M; ++q) dst[q * stride + m] = T(0);
 }
 
 // The padded sub-grid row of plane `x` at padded row qh, phase column pw (split as above; zero
