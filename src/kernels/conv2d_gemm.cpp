@@ -102,6 +102,41 @@ struct DataCtx {
 // columns land on 8·ST consecutive input columns (ow·ST + s − left), so Isa::add_interleaved2 / 4
 // adds them as whole vectors where all of them lie in the image; the other columns go one by one
 // through the column map. dx row through the row map.
+// The same for 3 taps at stride 2 in one pass over the row: tap 2 of output column ow and tap 0 of
+// ow + 1 land on one input column, so 8 output columns add to 16 consecutive input columns (from
+// tap 1 of the first to tap 0 of the one after the last) once, where all of them lie in the image
+// and the run holds that next column (add3: Isa::add_interleaved3); the other taps one by one
+// through the column map. Before, taps 0-1 and tap 2 were two passes, and most input columns were
+// added to twice.
+template <class T, class Add3>
+SVERTKA_CONV_INLINE void col2im_three(const Setup& s, const T* d, i64 ncp, i64 ow0, i64 ow1, T* drow, Add3 add3) {
+  const Conv2dGeometry& g = s.g;
+  const i64 left = g.padding.left;
+  auto tap = [&](i64 ow, i64 j) {
+    const i32 iw = s.colmap[ow * 3 + j];
+    if (iw >= 0) drow[iw] += d[j * ncp + ow];
+  };
+  // vectors from ow: input columns 2·ow + 1 − left .. 2·ow + 16 − left in [0, W), ow + 8 < ow1
+  const i64 lo = std::clamp<i64>(left <= 1 ? 0 : ceil_div(left - 1, i64{2}), ow0, ow1);
+  const i64 room = g.W - 17 + left;  // the last vector starts at room / 2 at most
+  const i64 hi = room < 0 ? lo : std::clamp<i64>(std::min(ow1 - 1, room / 2 + 8), lo, ow1);  // (ow + 8 ≤ hi)
+  i64 ow = ow0;
+  for (; ow < lo; ++ow)
+    for (i64 j = 0; j < 3; ++j) tap(ow, j);
+  if (ow + 8 <= hi) {
+    tap(ow, 0);
+    for (; ow + 8 <= hi; ow += 8) add3(drow + 2 * ow + 1 - left, d + ow);
+    // taps 1 and 2 of the columns left, tap 0 of those after the first of them
+    for (i64 o = ow; o < ow1; ++o) {
+      if (o > ow) tap(o, 0);
+      tap(o, 1), tap(o, 2);
+    }
+    return;
+  }
+  for (; ow < ow1; ++ow)
+    for (i64 j = 0; j < 3; ++j) tap(ow, j);
+}
+
 template <class Isa, i64 ST, class T>
 SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, i64 gi, i64 ci, i64 col0, i64 len,
                                         T* gx) {
@@ -116,6 +151,10 @@ SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, 
       if (ih < 0) continue;  // a zero-padded row receives nothing
       T* drow = plane + ih * g.W;
       const T* d = dcol + r * S * ncp + (col - col0) - ow0;  // d[s·ncp + ow]
+      if (ST == 2 && S == 3) {  // (constant ST)
+        col2im_three(s, d, ncp, ow0, ow1, drow, [&](T* p, const T* v) { Isa::add_interleaved3(p, v, ncp); });
+        continue;
+      }
       for (i64 a = 0; a < S; a += ST) {
         const i64 taps = std::min<i64>(ST, S - a);
         i64 lo, hi;

@@ -385,6 +385,17 @@ struct Avx2 {
     _mm256_storeu_ps(dst + 8, _mm256_add_ps(_mm256_loadu_ps(dst + 8), _mm256_permute2f128_ps(t0, t1, 0x31)));
   }
 
+  // dst[2i] += d[ld + i], dst[2i + 1] += d[2·ld + i] + d[i + 1] for i < 8: the col2im of 3 taps at
+  // horizontal stride 2 (rows 0, 1, 2 of d, ld apart), whose tap 2 of column i and tap 0 of column
+  // i + 1 land on one input column: 16 consecutive input columns from tap 1 of column 0 to tap 0
+  // of column 8, each added to once.
+  SVERTKA_CONV_AVX2 static void add_interleaved3(float* dst, const float* d, i64 ld) {
+    const __m256 v0 = _mm256_loadu_ps(d + ld), v1 = _mm256_add_ps(_mm256_loadu_ps(d + 2 * ld), _mm256_loadu_ps(d + 1));
+    const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
+    _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(dst), _mm256_permute2f128_ps(t0, t1, 0x20)));
+    _mm256_storeu_ps(dst + 8, _mm256_add_ps(_mm256_loadu_ps(dst + 8), _mm256_permute2f128_ps(t0, t1, 0x31)));
+  }
+
   // d[j·ld + i] = src[2i + j] for i < 8, j < taps ≤ 2: the im2col rows of 2 neighbouring taps at
   // horizontal stride 2 for 8 output columns, from 16 consecutive input columns (the inverse of
   // add_interleaved2).

@@ -128,6 +128,9 @@ const Case value_cases[] = {
     // strided: blocks crossing rows, two channel blocks, 9 column blocks in 8 filter parts
     {3, 20, 40, 61, 7, 3, 3, {2, 2}, {1, 1}, {1, 2, 1, 1}, 1},
     {1, 3, 23, 40, 5, 3, 4, {2, 3}, {2, 2}, {2, 1, 3, 3}, 1},   // stride 2 × 3 with dilation 2
+    // 3 × 3 at stride 2, the data gradient's three taps a row in one pass: left padding 3 (the first
+    // column one by one, vectors from the second), rows of 27 columns (3 vectors and a tail)
+    {2, 3, 12, 50, 5, 3, 3, {2, 2}, {1, 1}, {0, 1, 3, 2}, 1},
     {1, 2, 3, 1030, 3, 1, 3, {1, 2}, {1, 1}, {0, 0, 1, 1}, 1},  // rows of 515 outputs
     {1, 2, 9, 26, 9, 2, 7, {1, 1}, {1, 2}, {1, 1, 3, 2}, 1},    // 7 dilated taps in a row: blocks of 5 + 2
     {1, 3, 30, 35, 10, 3, 11, {2, 4}, {1, 1}, {0, 1, 2, 2}, 1},  // 11 taps, stride 4: blocks of 5 + 5 + 1
