@@ -45,6 +45,7 @@ struct Ctx {
   T* y;
   i64 tiles, kc;    // filter tiles of mr per group; depth chunk
   bool accumulate;  // y += the result (the data gradient) instead of y = it
+  i64 per = 0;      // when not 0: the items' tiles run over all images, `per` an image (one phase)
 };
 
 // Aᵀ M A plus the bias for the tiles whose products are at p (position ξ at p + ξ·ms), as scalars
@@ -141,15 +142,26 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   constexpr i64 nr = NR<T>, vl = VL<T>;
   constexpr i64 mr = Isa::mr;
   const i64 ni = c.ni;
-  const Item& it = c.items[t % ni];
-  const i64 gi = t / ni % s.G, n = t / ni / s.G;
-  const i64 nt = it.t1 - it.t0, np = ceil_div(nt, nr), ncp = np * nr, Cg = s.Cg, rows = c.tiles * mr;
+  const Item& blk = c.items[t % ni];
+  const i64 gi = t / ni % s.G;
+  const i64 nt = blk.t1 - blk.t0, np = ceil_div(nt, nr), ncp = np * nr, Cg = s.Cg, rows = c.tiles * mr;
   const i64 dh = g.dilation.h, dw = g.dilation.w;
   constexpr int A = Wino<R, M, SD>::a, XI = A * A, E = M * SD;  // E: input columns from tile to tile
+  // the block's images [n0, n1) and segment(n): the part of the block in image n, at block column off
+  const i64 n0 = c.per ? blk.t0 / c.per : t / ni / s.G, n1 = c.per ? (blk.t1 - 1) / c.per + 1 : n0 + 1;
+  auto segment = [&](i64 n, i64& off) {
+    Item seg = blk;
+    off = 0;
+    if (c.per) {
+      const i64 a = std::max(blk.t0, n * c.per), b = std::min(blk.t1, (n + 1) * c.per);
+      seg.t0 = a - n * c.per, seg.t1 = b - n * c.per, off = a - blk.t0;
+    }
+    return seg;
+  };
   // split rows: E parts of `len` values, zero past the tile row's last tile + (α − 1) / E (the
-  // vectors of the last tiles read up to vl past it)
-  const i64 len = round_up(it.tw + (A - 1) / E + vl, vl);
-  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = E * (th1 - th0) + A - E;
+  // vectors of the last tiles read up to vl past it); the tile rows of a segment, at most
+  const i64 len = round_up(blk.tw + (A - 1) / E + vl, vl);
+  const i64 nrows = E * std::min(blk.th, ceil_div(nt, blk.tw) + 1) + A - E;
   // per ξ: B panels, products
   const i64 ps = Cg * nr, vs = spread<T>(Cg * ncp), ms = spread<T>(rows * ncp);
   const i64 ts = ncp + vl;                                  // a row of the transformed values of one channel
@@ -168,8 +180,12 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   // of the last panel's unused columns (never read) only ever see finite values
   for (i64 xi = 0; xi < XI; ++xi) std::fill(tmp + xi * ts + nt, tmp + (xi + 1) * ts, T(0));
   for (i64 ci = 0; ci < Cg; ++ci) {
-    const T* xc = c.x + (n * g.C + gi * Cg + ci) * s.HW;
-    transform_plane<R, M, T, SD>(s, it, xc, ci + 1 < Cg ? xc + s.HW : nullptr, len, split, pad, tmp, ts);
+    for (i64 n = n0; n < n1; ++n) {
+      i64 off;
+      const Item seg = segment(n, off);
+      const T* xc = c.x + (n * g.C + gi * Cg + ci) * s.HW;
+      transform_plane<R, M, T, SD>(s, seg, xc, ci + 1 < Cg ? xc + s.HW : nullptr, len, split, pad, tmp + off, ts);
+    }
     for (i64 xi = 0; xi < XI; ++xi)
       for (i64 q = 0; q < np; ++q)
 #pragma GCC unroll 4
@@ -204,7 +220,11 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   // output transform on vectors of VL tiles along each tile row: stored as vectors where all their
   // M·VL columns lie in the output (rows past its last left out), else value by value (dilated rows
   // and each row's last tiles)
-  for (i64 k = 0; k < s.Kg; ++k) {
+  for (i64 k = 0; k < s.Kg; ++k)
+    for (i64 n = n0; n < n1; ++n) {
+    i64 off;
+    const Item it = segment(n, off);
+    const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1;
     const i64 kk = gi * s.Kg + k;
     const T bias = c.b ? c.b[kk] : T(0);
     const V<T> vbias = V<T>{} + bias;
@@ -215,7 +235,7 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
       T* yr[M];
       for (i64 i = 0; i < M; ++i) yr[i] = yk + (it.ph + (i0 + std::min(i, nrow - 1)) * dh) * g.Wo + it.pw;
       const i64 j0 = a0 - th * it.tw, j1 = a1 - th * it.tw;
-      const T* mk = m + k * ncp + (a0 - it.t0) - j0;  // tile j of this row at mk[j]
+      const T* mk = m + k * ncp + off + (a0 - it.t0) - j0;  // tile j of this row at mk[j]
       const i64 jf = std::min(j1, it.ws / M);         // tiles j < jf have all M columns
       i64 j = j0;
       if (dw == 1)
@@ -325,11 +345,19 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
   const WeightCtx<T> wc{&s, w, flipped, u, mr, rows};
   const i64 chunks = ceil_div(rows, weight_lanes);
   run_tasks(s.G * chunks, 2.0 * static_cast<double>(s.G * rows * Cg * D * R * (R + D)), &weight_task<R, M, T, SD>, &wc);
-  const i64 ni = make_items(g, M, tile_block(), NR<T>, nullptr);
+  // At stride 2 the blocks run over all images (an image's 49 tiles of 28 × 28 outputs fill 4
+  // panels of 16 with 15 columns unused; blocks of 64 tiles over the images leave them in the last
+  // block only): strided_3x3's forward pass 11.7 -> 10.5 ms at one thread (medians of 8 in
+  // alternating runs), 5.85 -> 5.34 at two (of 14); blocks of 96 gained as much at one thread, less
+  // at two. Level or mixed on vgg_3x3 and alexnet_c1's phases, whose blocks stay per image.
+  const i64 images = SD == 2 ? g.N : 0;
+  const i64 block = images ? (isa() == Conv2dIsa::avx512 ? 64 : 48) : tile_block();
+  const i64 ni = make_items(g, M, block, NR<T>, nullptr, images);
   Item* items = workspace().call_items.get<Item>(ni);
-  make_items(g, M, tile_block(), NR<T>, items);
-  const Ctx<T> c{&s, items, ni, x, u, b, y, tiles, balanced(Cg, depth_max, 1), accumulate};
-  run_tasks(g.N * s.G * ni, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
+  make_items(g, M, block, NR<T>, items, images);
+  Ctx<T> c{&s, items, ni, x, u, b, y, tiles, balanced(Cg, depth_max, 1), accumulate};
+  if (images) c.per = ceil_div(g.Ho, M) * ceil_div(g.Wo, M);
+  run_tasks((images ? 1 : g.N) * s.G * ni, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
 }
 
 // The tile size m of the forward pass and data gradient by the layer's size: 4 from 16 × 16 outputs

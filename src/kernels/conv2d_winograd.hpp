@@ -46,7 +46,8 @@
 // a, b ∈ [0, α).
 //
 // Task: (image, group, phase, block of about `tile_block` tiles of that phase, a whole number of
-// panels but for the phase's last, in row-major tile order). Per input channel, the padded sub-grid
+// panels but for the phase's last, in row-major tile order); at stride 2 (group, block of 64 tiles
+// of all images, Wino<3, 4, 2>), the tiles of an image following the last one's. Per input channel, the padded sub-grid
 // rows the block reads are built through the row map and qmap (as in the direct path) and split
 // m ways by sub-grid column (column q in part q mod m), so that position b of the tiles of one tile
 // row is a contiguous run; the input transform runs on vectors of tiles along each tile row, and its α²
@@ -446,13 +447,14 @@ SVERTKA_CONV_INLINE void transform_plane(const Setup& s, const Item& it, const T
 
 // The blocks of about `block` tiles of m × m outputs of every phase of g's output, in order, into
 // `out` (when not null); returns their count. Every block but a phase's last is a multiple of
-// `unit` tiles (a whole number of the micro-kernel's panels).
-inline i64 make_items(const Conv2dGeometry& g, i64 m, i64 block, i64 unit, Item* out) {
+// `unit` tiles (a whole number of the micro-kernel's panels). With `images` (one phase), the blocks
+// run over that many images' tiles, image n's tile t numbered n·(th·tw) + t.
+inline i64 make_items(const Conv2dGeometry& g, i64 m, i64 block, i64 unit, Item* out, i64 images = 0) {
   i64 count = 0;
   for (i64 ph = 0; ph < std::min(g.dilation.h, g.Ho); ++ph)
     for (i64 pw = 0; pw < std::min(g.dilation.w, g.Wo); ++pw) {
       const i64 hs = ceil_div(g.Ho - ph, g.dilation.h), ws = ceil_div(g.Wo - pw, g.dilation.w);
-      const i64 th = ceil_div(hs, m), tw = ceil_div(ws, m), tiles = th * tw;
+      const i64 th = ceil_div(hs, m), tw = ceil_div(ws, m), tiles = th * tw * std::max<i64>(images, 1);
       const i64 size = round_up(ceil_div(tiles, ceil_div(tiles, block)), unit), nb = ceil_div(tiles, size);
       for (i64 bi = 0; bi < nb; ++bi, ++count)
         if (out) out[count] = {ph, pw, hs, ws, th, tw, bi * size, std::min(tiles, (bi + 1) * size)};

@@ -231,9 +231,11 @@ const Case winograd_cases[] = {
     {1, 2, 40, 38, 3, 10, 10, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},  // and at 17 × 16 outputs: F(4 × 4, 5 × 5)
     {1, 2, 9, 84, 3, 6, 6, {2, 2}, {1, 1}, {2, 2, 2, 2}, 1},    // rows of 42 outputs: vectors of tiles and a tail
     // 3 × 3 at stride 2 (forward through F(4 × 4, 3 × 3) at stride 2, 9 × 9 transformed values per
-    // tile from input columns 8 apart): a last tile of 1 row and 2 columns; tile rows of a vector of
-    // 8 tiles and 2; asymmetric padding and groups; one tile, unpadded; 11 × 11 tiles in blocks of
-    // 64 and 57 (AVX2: 48, 48, 25); padding wider than the input; two depth chunks, 7 filters
+    // tile from input columns 8 apart, blocks over all images): a last tile of 1 row and 2 columns;
+    // tile rows of a vector of 8 tiles and 2; asymmetric padding and groups; one tile, unpadded;
+    // 11 × 11 tiles in blocks of 64 and 57 (AVX2: 48, 48, 25); padding wider than the input; two
+    // depth chunks, 7 filters; 3 images of 7 × 7 tiles in blocks of 64, 64, 19 (AVX2: 48 × 3, 3),
+    // each across two images; 20 images of 2 × 2 tiles in blocks of 48 and 32 (12 and 8 images)
     {2, 3, 17, 23, 5, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
     {1, 4, 20, 75, 6, 3, 3, {2, 2}, {1, 1}, {1, 0, 1, 0}, 1},
     {2, 6, 16, 15, 8, 3, 3, {2, 2}, {1, 1}, {2, 1, 0, 3}, 2},
@@ -241,6 +243,8 @@ const Case winograd_cases[] = {
     {1, 2, 88, 88, 3, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
     {1, 2, 5, 6, 3, 3, 3, {2, 2}, {1, 1}, {3, 2, 4, 3}, 1},
     {1, 300, 9, 10, 7, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+    {3, 3, 56, 56, 4, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+    {20, 2, 15, 16, 3, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
 };
 
 // The filter-lanes forward pass through F(4, S) along the rows (float on AVX-512, stride and dilation
