@@ -122,16 +122,20 @@ Conv2dAlgo choose_forward(const Conv2dGeometry& g) {
       g.Wo >= 32 && g.C / g.groups * g.stride.h * g.stride.w >= 32 && Kg >= 32)
     return Conv2dAlgo::winograd;
   // A 3 × 3 layer at stride 2 through F(4 × 4, 3 × 3) at stride 2 (winograd::halves: 81 products
-  // per 4 × 4 outputs instead of 144) from 28 × 28 outputs and 64 channels and filters per group, up
-  // to 16384 filter-channel pairs (the transformed weights, 36 matrices of them, are read by every
-  // block of tiles). On AVX-512 at 2 threads (Zen 5, best of 40-60 against the path before):
-  // strided_3x3 (64 → 128 channels, 56 × 56 → 28 × 28) 4.4 against 5.0 ms (GEMM), 64 → 64 2.8
-  // against 3.1, 128 → 128 9.1 against 10.3, 64 → 256 8.9 against 9.4, 64 → 128 at 112 × 112 8.4
-  // against 11.0 (direct); level at 64 → 64 with 32 × 32 outputs (direct); slower with fewer
-  // channels (32 → 64 at 32 × 32 outputs: 1.93 against 1.76, direct) or more weights (128 → 256 at
-  // 14 × 14 outputs: 8.5 against 5.1)
-  if (isa() == Conv2dIsa::avx512 && winograd::halves(g) && g.Ho >= 28 && g.Wo >= 28 && g.C / g.groups >= 64 &&
-      Kg >= 64 && g.C / g.groups * Kg <= 16384)
+  // per 4 × 4 outputs instead of 144; its blocks of tiles run over the images) from 28 × 28 outputs,
+  // 8 images' worth of tiles (392 at 28 × 28) and 64 channels and filters per group, up to 131072
+  // filter-channel pairs (the transformed weights, 36 matrices of them, are read by every block of
+  // tiles). On AVX-512 at 2 threads (Zen 5, medians of 4-14 alternating with the path before):
+  // strided_3x3 (16 images, 64 → 128 channels, 56 × 56 → 28 × 28) 5.34 against 5.85 ms (GEMM); at
+  // 28 × 28 outputs 64 → 256 8.1 against 9.6, 8 images of 128 → 256 8.95 against 9.72, 16 of 256 →
+  // 256 39.7 against 42.6, 8 of 256 → 512 32.7 against 36.2, 8 of 64 → 64 1.58 against 1.78 (at
+  // 32 × 32 outputs, 32 → 64 level with the direct path). Slower: 4 images (64 → 128 1.46 against
+  // 1.43, 128 → 128 2.93 against 2.79) or fewer, 262144 pairs (4 images of 512 → 512: 41.5 against
+  // 37.3), 14 × 14 outputs even over 32 images (64 → 128 3.95 against 3.71, 128 → 256 12.6
+  // against 11.7)
+  if (isa() == Conv2dIsa::avx512 && winograd::halves(g) && g.Ho >= 28 && g.Wo >= 28 &&
+      g.N * ceil_div(g.Ho, i64{4}) * ceil_div(g.Wo, i64{4}) >= 392 && g.C / g.groups >= 64 && Kg >= 64 &&
+      g.C / g.groups * Kg <= 131072)
     return Conv2dAlgo::winograd;
   // Filter lanes, three blocks of 16 filters per pass over the taps (AVX-512): at 2 threads on
   // strided layers over a depth of 243-512 they beat the direct path (alexnet_c1 7.1 -> 6.0 ms; its

@@ -441,10 +441,11 @@ BOOST_AUTO_TEST_CASE(strided_layers_of_3x3_taps_per_phase_run_winograd_forward_o
 BOOST_AUTO_TEST_CASE(layers_of_3x3_at_stride_2_run_winograd_forward_on_avx512) {
   using sv::kernels::Conv2dIsa;
   using sv::kernels::conv2d_forward_algorithm;
-  // C channels, K filters of 3 × 3 at stride st, padding 1, on 16 images of hw × hw (hw / st outputs)
-  auto geom = [](std::int64_t C, std::int64_t K, std::int64_t hw, sv::Size2d st = {2, 2}, std::int64_t groups = 1) {
+  // C channels, K filters of 3 × 3 at stride st, padding 1, on n images of hw × hw (hw / st outputs)
+  auto geom = [](std::int64_t C, std::int64_t K, std::int64_t hw, sv::Size2d st = {2, 2}, std::int64_t groups = 1,
+                 std::int64_t n = 16) {
     return sv::ops::Conv2d{{.stride = st, .padding = sv::Padding2d::all(1), .groups = groups}}.geometry(
-        {16, C, hw, hw}, {K, C / groups, 3, 3});
+        {n, C, hw, hw}, {K, C / groups, 3, 3});
   };
   const auto wino = Conv2dAlgo::winograd;
   for_each_isa([&] {
@@ -456,7 +457,11 @@ BOOST_AUTO_TEST_CASE(layers_of_3x3_at_stride_2_run_winograd_forward_on_avx512) {
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 54)) != wino));    // 27 × 27 outputs
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(32, 128, 56)) != wino));    // 32 channels
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 32, 56)) != wino));     // 32 filters
-    BOOST_TEST((conv2d_forward_algorithm<float>(geom(128, 256, 56)) != wino));   // 32768 pairs
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(128, 256, 56)) == wino) == avx512));  // 32768 pairs
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(256, 512, 56, {2, 2}, 1, 8)) == wino) == avx512));  // 131072
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(512, 512, 56, {2, 2}, 1, 8)) != wino));  // 262144 pairs
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 8)) == wino) == avx512));  // 392 tiles
+    BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 7)) != wino));   // 343 tiles
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 1})) != wino));  // stride 2 × 1
     BOOST_TEST((sv::kernels::conv2d_backward_data_algorithm<float>(geom(64, 128, 56)) != wino));
     BOOST_TEST((sv::kernels::conv2d_backward_filter_algorithm<float>(geom(64, 128, 56)) != wino));
