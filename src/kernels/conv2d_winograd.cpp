@@ -217,55 +217,56 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
       }
     }
   }
-  // output transform on vectors of VL tiles along each tile row: stored as vectors where all their
-  // M·VL columns lie in the output (rows past its last left out), else value by value (dilated rows
-  // and each row's last tiles)
-  for (i64 k = 0; k < s.Kg; ++k)
+  // output transform, image by image of the block, on vectors of VL tiles along each tile row:
+  // stored as vectors where all their M·VL columns lie in the output (rows past its last left out),
+  // else value by value (dilated rows and each row's last tiles)
+  for (i64 k = 0; k < s.Kg; ++k) {
     for (i64 n = n0; n < n1; ++n) {
-    i64 off;
-    const Item it = segment(n, off);
-    const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1;
-    const i64 kk = gi * s.Kg + k;
-    const T bias = c.b ? c.b[kk] : T(0);
-    const V<T> vbias = V<T>{} + bias;
-    T* yk = c.y + (n * g.K + kk) * s.P;
-    for (i64 th = th0; th < th1; ++th) {
-      const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
-      const i64 i0 = M * th, nrow = std::min<i64>(M, it.hs - i0);
-      T* yr[M];
-      for (i64 i = 0; i < M; ++i) yr[i] = yk + (it.ph + (i0 + std::min(i, nrow - 1)) * dh) * g.Wo + it.pw;
-      const i64 j0 = a0 - th * it.tw, j1 = a1 - th * it.tw;
-      const T* mk = m + k * ncp + off + (a0 - it.t0) - j0;  // tile j of this row at mk[j]
-      const i64 jf = std::min(j1, it.ws / M);         // tiles j < jf have all M columns
-      i64 j = j0;
-      if (dw == 1)
-        for (; j + vl <= jf; j += vl) {
+      i64 off;
+      const Item it = segment(n, off);
+      const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1;
+      const i64 kk = gi * s.Kg + k;
+      const T bias = c.b ? c.b[kk] : T(0);
+      const V<T> vbias = V<T>{} + bias;
+      T* yk = c.y + (n * g.K + kk) * s.P;
+      for (i64 th = th0; th < th1; ++th) {
+        const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
+        const i64 i0 = M * th, nrow = std::min<i64>(M, it.hs - i0);
+        T* yr[M];
+        for (i64 i = 0; i < M; ++i) yr[i] = yk + (it.ph + (i0 + std::min(i, nrow - 1)) * dh) * g.Wo + it.pw;
+        const i64 j0 = a0 - th * it.tw, j1 = a1 - th * it.tw;
+        const T* mk = m + k * ncp + off + (a0 - it.t0) - j0;  // tile j of this row at mk[j]
+        const i64 jf = std::min(j1, it.ws / M);               // tiles j < jf have all M columns
+        i64 j = j0;
+        if (dw == 1)
+          for (; j + vl <= jf; j += vl) {
+            V<T> yv[M][M];
+            output_tiles<R, M, SD>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
+            for (i64 i = 0; i < nrow; ++i) store_tiles<M>(yr[i] + M * j, yv[i], c.accumulate);
+          }
+        else  // dilated: the outputs of a vector of tiles lie M·dw apart, stored one by one
+          for (; j + vl <= jf; j += vl) {
+            V<T> yv[M][M];
+            output_tiles<R, M, SD>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
+            for (i64 l = 0; l < vl; ++l)
+              for (i64 i = 0; i < nrow; ++i)
+                for (int q = 0; q < M; ++q) {
+                  T* p = yr[i] + (M * (j + l) + q) * dw;
+                  *p = c.accumulate ? *p + yv[i][q][l] : yv[i][q][l];
+                }
+          }
+        // the row's last tiles, fewer than VL or with columns past the output: a vector, stored
+        // through a copy up to the block's last tile and the output's last column
+        for (; j < j1; j += vl) {
           V<T> yv[M][M];
           output_tiles<R, M, SD>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
-          for (i64 i = 0; i < nrow; ++i) store_tiles<M>(yr[i] + M * j, yv[i], c.accumulate);
-        }
-      else  // dilated: the outputs of a vector of tiles lie M·dw apart, stored one by one
-        for (; j + vl <= jf; j += vl) {
-          V<T> yv[M][M];
-          output_tiles<R, M, SD>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
-          for (i64 l = 0; l < vl; ++l)
-            for (i64 i = 0; i < nrow; ++i)
-              for (int q = 0; q < M; ++q) {
-                T* p = yr[i] + (M * (j + l) + q) * dw;
-                *p = c.accumulate ? *p + yv[i][q][l] : yv[i][q][l];
-              }
-        }
-      // the row's last tiles, fewer than VL or with columns past the output: a vector, stored
-      // through a copy up to the block's last tile and the output's last column
-      for (; j < j1; j += vl) {
-        V<T> yv[M][M];
-        output_tiles<R, M, SD>([&](int xi) { return load(mk + j + xi * ms); }, vbias, yv);
-        const i64 ncol = std::min(M * std::min(vl, j1 - j), it.ws - M * j);
-        for (i64 i = 0; i < nrow; ++i) {
-          T buf[M * vl];
-          store_tiles<M>(buf, yv[i], false);
-          T* o = yr[i] + M * j * dw;
-          for (i64 q = 0; q < ncol; ++q) o[q * dw] = c.accumulate ? o[q * dw] + buf[q] : buf[q];
+          const i64 ncol = std::min(M * std::min(vl, j1 - j), it.ws - M * j);
+          for (i64 i = 0; i < nrow; ++i) {
+            T buf[M * vl];
+            store_tiles<M>(buf, yv[i], false);
+            T* o = yr[i] + M * j * dw;
+            for (i64 q = 0; q < ncol; ++q) o[q * dw] = c.accumulate ? o[q * dw] + buf[q] : buf[q];
+          }
         }
       }
     }
