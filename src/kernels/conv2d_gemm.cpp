@@ -96,18 +96,13 @@ struct DataCtx {
   i64 cbs, ncb, a_stride, kc;
 };
 
-// The col2im of a block at horizontal stride ST (2 or 4) with taps 1 apart (AlexNet's first layer,
-// downsampling layers) for input channel ci, whose rows of D start at dcol: for each filter row r
-// and run of the block in one output row, the taps s = ST·a .. ST·a + ST − 1 of 8 consecutive output
-// columns land on 8·ST consecutive input columns (ow·ST + s − left), so Isa::add_interleaved2 / 4
-// adds them as whole vectors where all of them lie in the image; the other columns go one by one
-// through the column map. dx row through the row map.
-// The same for 3 taps at stride 2 in one pass over the row: tap 2 of output column ow and tap 0 of
-// ow + 1 land on one input column, so 8 output columns add to 16 consecutive input columns (from
-// tap 1 of the first to tap 0 of the one after the last) once, where all of them lie in the image
-// and the run holds that next column (add3: Isa::add_interleaved3); the other taps one by one
-// through the column map. Before, taps 0-1 and tap 2 were two passes, and most input columns were
-// added to twice.
+// The col2im of one run [ow0, ow1) of output columns (one output row) into input row drow for 3 taps
+// at horizontal stride 2, taps 1 apart (d[s·ncp + ow]), in one pass over the row: tap 2 of output
+// column ow and tap 0 of ow + 1 land on one input column, so 8 output columns add to 16
+// consecutive input columns (from tap 1 of the first to tap 0 of the one after the last) once,
+// where all of them lie in the image and the run holds that next column (add3:
+// Isa::add_interleaved3); the other taps one by one through the column map. Before, taps 0-1 and
+// tap 2 were two passes, and most input columns were added to twice.
 template <class T, class Add3>
 SVERTKA_CONV_INLINE void col2im_three(const Setup& s, const T* d, i64 ncp, i64 ow0, i64 ow1, T* drow, Add3 add3) {
   const Conv2dGeometry& g = s.g;
@@ -137,6 +132,12 @@ SVERTKA_CONV_INLINE void col2im_three(const Setup& s, const T* d, i64 ncp, i64 o
     for (i64 j = 0; j < 3; ++j) tap(ow, j);
 }
 
+// The col2im of a block at horizontal stride ST (2 or 4) with taps 1 apart (AlexNet's first layer,
+// downsampling layers) for input channel ci, whose rows of D start at dcol: for each filter row r
+// and run of the block in one output row, the taps s = ST·a .. ST·a + ST − 1 of 8 consecutive output
+// columns land on 8·ST consecutive input columns (ow·ST + s − left), so Isa::add_interleaved2 / 4
+// adds them as whole vectors where all of them lie in the image; the other columns go one by one
+// through the column map (3 taps at stride 2: col2im_three). dx row through the row map.
 template <class Isa, i64 ST, class T>
 SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, i64 gi, i64 ci, i64 col0, i64 len,
                                         T* gx) {

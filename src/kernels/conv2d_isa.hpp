@@ -379,7 +379,10 @@ struct Avx2 {
   // output columns at horizontal stride 2 for 2 neighbouring taps, whose 16 input columns are
   // consecutive. Two unpacks and two lane swaps, then 2 whole-vector adds.
   SVERTKA_CONV_AVX2 static void add_interleaved2(float* dst, const float* d, i64 ld, i64 taps) {
-    const __m256 v0 = _mm256_loadu_ps(d), v1 = taps > 1 ? _mm256_loadu_ps(d + ld) : _mm256_setzero_ps();
+    add_pairs(dst, _mm256_loadu_ps(d), taps > 1 ? _mm256_loadu_ps(d + ld) : _mm256_setzero_ps());
+  }
+  // dst[2i] += v0[i], dst[2i + 1] += v1[i] for i < 8
+  SVERTKA_CONV_AVX2 static void add_pairs(float* dst, __m256 v0, __m256 v1) {
     const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);  // columns 0 1 | 4 5, 2 3 | 6 7
     _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(dst), _mm256_permute2f128_ps(t0, t1, 0x20)));
     _mm256_storeu_ps(dst + 8, _mm256_add_ps(_mm256_loadu_ps(dst + 8), _mm256_permute2f128_ps(t0, t1, 0x31)));
@@ -390,10 +393,7 @@ struct Avx2 {
   // i + 1 land on one input column: 16 consecutive input columns from tap 1 of column 0 to tap 0
   // of column 8, each added to once.
   SVERTKA_CONV_AVX2 static void add_interleaved3(float* dst, const float* d, i64 ld) {
-    const __m256 v0 = _mm256_loadu_ps(d + ld), v1 = _mm256_add_ps(_mm256_loadu_ps(d + 2 * ld), _mm256_loadu_ps(d + 1));
-    const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
-    _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(dst), _mm256_permute2f128_ps(t0, t1, 0x20)));
-    _mm256_storeu_ps(dst + 8, _mm256_add_ps(_mm256_loadu_ps(dst + 8), _mm256_permute2f128_ps(t0, t1, 0x31)));
+    add_pairs(dst, _mm256_loadu_ps(d + ld), _mm256_add_ps(_mm256_loadu_ps(d + 2 * ld), _mm256_loadu_ps(d + 1)));
   }
 
   // d[j·ld + i] = src[2i + j] for i < 8, j < taps ≤ 2: the im2col rows of 2 neighbouring taps at

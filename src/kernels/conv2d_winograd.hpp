@@ -47,8 +47,9 @@
 //
 // Task: (image, group, phase, block of about `tile_block` tiles of that phase, a whole number of
 // panels but for the phase's last, in row-major tile order); at stride 2 (group, block of 64 tiles
-// of all images, Wino<3, 4, 2>), the tiles of an image following the last one's. Per input channel, the padded sub-grid
-// rows the block reads are built through the row map and qmap (as in the direct path) and split
+// of all images, Wino<3, 4, 2>), the tiles of an image following the last one's. Per input
+// channel, the padded sub-grid rows the block reads are built through the row map and qmap (as in
+// the direct path) and split
 // m ways by sub-grid column (column q in part q mod m), so that position b of the tiles of one tile
 // row is a contiguous run; the input transform runs on vectors of tiles along each tile row, and its α²
 // values per tile are copied into the micro-kernel's B panels (tile = column). Then the α²
