@@ -280,6 +280,12 @@ struct Avx512 : Avx2 {
   // o[j·ldo + i] += Σ_t a[i·lda + t]·b[j·ldb + t], i < 4, j < 6; kc a multiple of NR.
   template <class T>
   SVERTKA_CONV_AVX512 static void dot(i64 kc, const T* a, i64 lda, const T* b, i64 ldb, T* o, i64 ldo) {
+    const T* p[6] = {b, b + ldb, b + 2 * ldb, b + 3 * ldb, b + 4 * ldb, b + 5 * ldb};
+    dot6(kc, a, lda, p, o, ldo);
+  }
+  // dot with the 6 b rows anywhere (unaligned): o[j·ldo + i] += Σ_t a[i·lda + t]·b[j][t]
+  template <class T>
+  SVERTKA_CONV_AVX512 static void dot6(i64 kc, const T* a, i64 lda, const T* const (&b)[6], T* o, i64 ldo) {
     using X = Z<T>;
     using V = typename X::V;
     constexpr i64 W = NR<T>;
@@ -287,9 +293,10 @@ struct Avx512 : Avx2 {
                              s##i##3 = X::zero(), s##i##4 = X::zero(), s##i##5 = X::zero();
     SVERTKA_CONV_DECL(0) SVERTKA_CONV_DECL(1) SVERTKA_CONV_DECL(2) SVERTKA_CONV_DECL(3)
 #undef SVERTKA_CONV_DECL
+    const T *p0 = b[0], *p1 = b[1], *p2 = b[2], *p3 = b[3], *p4 = b[4], *p5 = b[5];
     for (i64 t = 0; t < kc; t += W) {
-      const V b0 = X::load(b + t), b1 = X::load(b + ldb + t), b2 = X::load(b + 2 * ldb + t);
-      const V b3 = X::load(b + 3 * ldb + t), b4 = X::load(b + 4 * ldb + t), b5 = X::load(b + 5 * ldb + t);
+      const V b0 = X::loadu(p0 + t), b1 = X::loadu(p1 + t), b2 = X::loadu(p2 + t);
+      const V b3 = X::loadu(p3 + t), b4 = X::loadu(p4 + t), b5 = X::loadu(p5 + t);
 #define SVERTKA_CONV_DOTROW(i)                                                                    \
   {                                                                                               \
     const V ai = X::load(a + (i) * lda + t);                                                      \

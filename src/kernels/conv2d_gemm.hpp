@@ -18,8 +18,9 @@
 //                    rows of gY and X̂. The columns are cut into a fixed number of parts (by shape only),
 //                    each summed into its own partial dW; the partials are added in part order. With
 //                    16 taps or more at stride 1, X̂'s rows come from padded input rows (RowPanels);
-//                    on AVX2 at stride 1 with rows of 32 or more, they are read in place from padded
-//                    planes laid out with the pitch of a gY block (filter_flat).
+//                    on AVX2 at stride 1 with rows of 32 or more, and on AVX-512 at stride 2, they are
+//                    read in place from the stride's phase planes of the padded input, laid out with
+//                    the pitch of a gY block (filter_flat).
 // The packing loops prefetch the next channel's input rows of a block.
 //
 // Blocks, chunks and parts depend on the shape only, never on the thread count, and every output
@@ -88,10 +89,14 @@ inline bool row_panels_apply(const Setup& s, const Blocks& bl, i64 nr) {
   return s.g.stride.h == 1 && s.g.stride.w == 1 && bl.ipg == 1 && s.g.Wo >= nr && s.RS >= 16;
 }
 
-// The flat weight gradient (filter_flat): AVX2, stride 1, output rows of at least 32 pixels (level
-// with the panels at 28, mixed at 16-20, 1.1-1.4x at 32-64 on 3 × 3 and 5 × 5 layers).
+// The flat weight gradient (filter_flat): AVX2 at stride 1 with output rows of at least 32 pixels
+// (level with the panels at 28, mixed at 16-20, 1.1-1.4x at 32-64 on 3 × 3 and 5 × 5 layers); AVX-512
+// at stride 2 with rows of 16 or more, where it replaces the panel maps' im2col (strided_3x3 on Zen 5,
+// medians of alternating runs: 21.8-23.1 -> 21.3-22.1 ms at one thread, 11.8-12.7 -> 11.6-12.1 at two;
+// the dot products are then 9 in 10 of the samples).
 inline bool flat_applies(const Setup& s) {
-  return s.g.stride.h == 1 && s.g.stride.w == 1 && s.g.Wo >= 32 && isa() == Conv2dIsa::avx2;
+  const bool one = s.g.stride.h == 1 && s.g.stride.w == 1, two = s.g.stride.h == 2 && s.g.stride.w == 2;
+  return (one && s.g.Wo >= 32 && isa() == Conv2dIsa::avx2) || (two && s.g.Wo >= 16 && isa() == Conv2dIsa::avx512);
 }
 
 // The panels of block columns [col0, col0 + len) (one image); tables in the task's workspace.

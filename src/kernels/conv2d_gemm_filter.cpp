@@ -1,6 +1,7 @@
 // The GEMM path's weight gradient (see conv2d_gemm.hpp for the path as a whole): dot products of
-// packed gY rows with im2col rows packed through the panel maps, built from padded rows, or (flat,
-// AVX2 at stride 1) read in place from padded planes; per-part sums added in part order.
+// packed gY rows with im2col rows packed through the panel maps, built from padded rows, or (flat:
+// AVX2 at stride 1, AVX-512 at stride 2) read in place from the padded input's phase planes; per-part
+// sums added in part order.
 
 #include "conv2d_gemm.hpp"
 
@@ -18,33 +19,74 @@ struct FilterCtx {
   T* part;  // [parts][G][crsp][kg4]: CRS rounded up to dot_cols, Kg to 4
   i64 parts, kg4, crsp, db;
   bool rows;  // im2col rows from padded input rows (RowPanels), not panel maps
-  // flat (AVX2, stride 1): blocks of m whole output rows, laid out L = Q apart; lda: a gY row of a
-  // block; cb: input channels whose padded planes are built at a time, each `pitch` long
+  // flat: blocks of m whole output rows, laid out L apart; lda: a gY row of a block; cb: input
+  // channels whose phase planes are built at a time, each `pitch` long; prow: rows of a phase plane
   bool flat = false;
-  i64 m = 0, L = 0, lda = 0, cb = 0, pitch = 0;
+  i64 m = 0, L = 0, lda = 0, cb = 0, pitch = 0, prow = 0;
 };
 
-// Weight gradient at stride 1 without im2col panels: a block's output rows are laid out L = Q apart
-// (gY with zeros in the Q − Wo columns past each row), and so are the block's padded input rows, so
-// that the im2col row of tap (r, s) is the padded plane read from offset r·dh·L + s·dw: Isa::dot3
-// reads it in place. The zero columns of gY cost (Q − Wo)/Q of the multiply-adds.
+// The phase planes of input channel `xc` for a block of `rows` output rows from oh0: plane (a, b)
+// (a < sh, b < sw; at pl + (a·sw + b)·prow·L) holds in row i, column j the padded input pixel
+// (sh·(oh0 + i) + a, sw·j + b), zero where the padding says so, past the padded row (Q) and in
+// rows no tap of the block reads. Tap (r, s) of output pixel (oh0 + i, ow) is then plane
+// (r·dh % sh, s·dw % sw) at (i + r·dh / sh)·L + ow + s·dw / sw. At stride 1 there is one plane and
+// its rows are the padded rows. `tmp` holds one padded row (Q).
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void fill_phase_planes(const Setup& s, const FilterCtx<T>& c, i64 oh0, i64 rows, const T* xc, T* pl,
+                                           T* tmp) {
+  const auto& g = s.g;
+  const i64 sh = g.stride.h, sw = g.stride.w, L = c.L, plane = c.prow * L;
+  const i64 last = (rows - 1) * sh + (g.R - 1) * g.dilation.h;  // the last padded row read, from sh·oh0
+  for (i64 a = 0; a < sh; ++a)
+    for (i64 i = 0; i < c.prow; ++i) {
+      T* d = pl + a * sw * plane + i * L;  // row i of plane (a, 0)
+      const i64 rel = i * sh + a, ih = rel <= last ? pad_source(oh0 * sh + rel - g.padding.top, g.H, g.mode) : -1;
+      if (ih < 0) {
+        for (i64 b = 0; b < sw; ++b) std::fill_n(d + b * plane, L, T(0));
+        continue;
+      }
+      if (sw == 1) {
+        pad_row(s, xc + ih * g.W, d);
+        std::fill(d + s.Q, d + L, T(0));
+        continue;
+      }
+      pad_row(s, xc + ih * g.W, tmp);
+      i64 j0 = 0;  // columns [0, j0) of both phases split 8 at a time from 16 padded columns
+      if constexpr (strided_col2im_isa<Isa, T>)
+        if (sw == 2)
+          for (; j0 + 8 <= L && 2 * j0 + 16 <= s.Q; j0 += 8) Isa::load_deinterleaved2(tmp + 2 * j0, d + j0, plane, 2);
+      for (i64 b = 0; b < sw; ++b) {
+        const i64 n = std::clamp<i64>(ceil_div(s.Q - b, sw), j0, L);
+        for (i64 j = j0; j < n; ++j) d[b * plane + j] = tmp[j * sw + b];
+        std::fill(d + b * plane + n, d + b * plane + L, T(0));
+      }
+    }
+}
+
+// Weight gradient without im2col panels: a block's output rows are laid out L apart (gY with zeros in
+// the L − Wo columns past each row), and so are the rows of the block's phase planes (one plane per
+// stride phase, fill_phase_planes), so that the im2col row of tap (r, s) is a phase plane read from a
+// fixed offset: the dot product reads it in place. The zero columns of gY cost (L − Wo)/L of the
+// multiply-adds.
 template <class Isa, class T>
 SVERTKA_CONV_INLINE void filter_flat(const FilterCtx<T>& c, i64 t) {
   const Setup& s = *c.s;
   const auto& g = s.g;
-  constexpr i64 nr = NR<T>;
+  constexpr i64 dc = Isa::dot_cols, kw = std::is_same_v<Isa, Avx512> ? NR<T> : VW<T>;
   const i64 gi = t % s.G, part = t / s.G, nb = ceil_div(g.Ho, c.m), count = g.N * nb, L = c.L;
+  const i64 sh = g.stride.h, sw = g.stride.w, plane = c.prow * L;
   T* acc = c.part + (part * s.G + gi) * c.crsp * c.kg4;
   std::fill_n(acc, c.crsp * c.kg4, T(0));
   const i64 b0 = part * count / c.parts, b1 = (part + 1) * count / c.parts;
   Workspace& ws = workspace();
   T* ap = ws.task_a.get<T>(c.kg4 * c.lda);
-  T* planes = ws.task_b.get<T>(c.cb * c.pitch + c.lda);
+  T* planes = ws.task_b.get<T>(c.cb * c.pitch + c.lda + s.Q);
   T* zero_row = planes + c.cb * c.pitch;
+  T* tmp = zero_row + c.lda;
   std::fill_n(zero_row, c.lda, T(0));
   for (i64 b = b0; b < b1; ++b) {
     const i64 n = b / nb, oh0 = b % nb * c.m, rows = std::min(c.m, g.Ho - oh0), U = rows * L;
-    const i64 kc = round_up(U, VW<T>);
+    const i64 kc = round_up(U, kw);
     for (i64 k = 0; k < c.kg4; ++k) {
       T* row = ap + k * c.lda;
       if (k >= s.Kg) {
@@ -58,26 +100,30 @@ SVERTKA_CONV_INLINE void filter_flat(const FilterCtx<T>& c, i64 t) {
       }
       std::fill(row + U, row + kc, T(0));
     }
-    RowPanels<T> rp;
-    rp.oh0 = oh0, rp.rows = rows + (g.R - 1) * g.dilation.h, rp.ldq = L;
     const T* x = c.x + (n * g.C + gi * s.Cg) * s.HW;
     for (i64 d0 = 0; d0 < c.crsp;) {
-      // the planes of channels [cf, ce); the triples of rows [d0, d1) lie in them
+      // the planes of channels [cf, ce); the rows [d0, d1) (whole groups of dc) lie in them
       const i64 cf = std::min(d0 / s.RS, s.Cg - 1), ce = std::min(s.Cg, cf + c.cb);
-      const i64 d1 = ce == s.Cg ? c.crsp : ce * s.RS / 3 * 3;
+      const i64 d1 = ce == s.Cg ? c.crsp : ce * s.RS / dc * dc;
       for (i64 ci = cf; ci < ce; ++ci) {
         T* pl = planes + (ci - cf) * c.pitch;
-        fill_padded_rows(s, rp, x + ci * s.HW, pl);
-        std::fill(pl + nr + rp.rows * L, pl + c.pitch, T(0));
+        fill_phase_planes<Isa>(s, c, oh0, rows, x + ci * s.HW, pl, tmp);
+        std::fill(pl + sh * sw * plane, pl + c.pitch, T(0));
       }
       const auto brow = [&](i64 d) -> const T* {
         if (d >= s.CRS) return zero_row;
-        const i64 r = d % s.RS / g.S, sx = d % g.S;
-        return planes + (d / s.RS - cf) * c.pitch + nr + r * g.dilation.h * L + sx * g.dilation.w;
+        const i64 r = d % s.RS / g.S * g.dilation.h, sx = d % g.S * g.dilation.w;
+        return planes + (d / s.RS - cf) * c.pitch + (r % sh * sw + sx % sw) * plane + r / sh * L + sx / sw;
       };
-      for (i64 d = d0; d < d1; d += 3) {
-        const T *p0 = brow(d), *p1 = brow(d + 1), *p2 = brow(d + 2);
-        for (i64 k = 0; k < c.kg4; k += 4) Isa::dot3(kc, ap + k * c.lda, c.lda, p0, p1, p2, acc + d * c.kg4 + k, c.kg4);
+      for (i64 d = d0; d < d1; d += dc) {
+        if constexpr (dc == 6) {
+          const T* p[6] = {brow(d), brow(d + 1), brow(d + 2), brow(d + 3), brow(d + 4), brow(d + 5)};
+          for (i64 k = 0; k < c.kg4; k += 4) Isa::dot6(kc, ap + k * c.lda, c.lda, p, acc + d * c.kg4 + k, c.kg4);
+        } else {
+          const T *p0 = brow(d), *p1 = brow(d + 1), *p2 = brow(d + 2);
+          for (i64 k = 0; k < c.kg4; k += 4)
+            Isa::dot3(kc, ap + k * c.lda, c.lda, p0, p1, p2, acc + d * c.kg4 + k, c.kg4);
+        }
       }
       d0 = d1;
     }
@@ -130,7 +176,7 @@ SVERTKA_CONV_INLINE void im2col_strided(const Setup& s, const T* x, i64 gi, i64 
 template <class Isa, class T>
 SVERTKA_CONV_INLINE void filter_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const FilterCtx<T>*>(vctx);
-  if constexpr (std::is_same_v<Isa, Avx2>)
+  if constexpr (!std::is_same_v<Isa, Generic>)
     if (c.flat) return filter_flat<Isa>(c, t);
   const Setup& s = *c.s;
   constexpr i64 nr = NR<T>;
@@ -247,8 +293,8 @@ void add_partials(const Setup& s, const T* part, i64 parts, i64 crsp, i64 kg4, T
 // Extra memory: the partial weight gradients (up to 8 × the weight, calling thread); per task thread
 // a block of gY (≤ 512 KiB), a sub-block of X̂ rows (≤ 128 KiB) and the panel maps, or with padded-row
 // panels the padded rows a block reads of one channel ((rows + R − 1) × (Q + 16)) and two ints per panel;
-// flat: a block of gY at pitch Q (≤ 512 KiB × Q / Wo) and the padded planes of at least 4 channels
-// (≤ 128 KiB when more fit).
+// flat: a block of gY at pitch L (≤ 512 KiB × L / Wo) and the phase planes of at least 2·dot_cols
+// channels (≤ 128 KiB when more fit), with one padded row.
 template <class T>
 void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   constexpr i64 nr = NR<T>;
@@ -263,7 +309,7 @@ void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
   const Blocks bl(s.g.N, s.P, nc, nr);
   const i64 ncp_max = round_up(bl.nc, nr);
   const i64 db = balanced(crsp, std::max<i64>(dc, dw_b_bytes / static_cast<i64>(sizeof(T)) / ncp_max / dc * dc), dc);
-  const bool flat = flat_applies(s) && dc == 3;
+  const bool flat = flat_applies(s);
   const bool rows = !flat && row_panels_apply(s, bl, nr);
   // flat: blocks of m whole output rows (at most nc columns)
   const i64 m = std::max<i64>(1, bl.nc / s.g.Wo), count = flat ? s.g.N * ceil_div(s.g.Ho, m) : bl.count;
@@ -277,11 +323,14 @@ void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
     cm = build_column_maps(s, bl, nr, std::is_same_v<T, float>);
   FilterCtx<T> c{&s, cm, x, gy, part, parts, kg4, crsp, db, rows};
   if (flat) {
+    const auto& g = s.g;
+    const i64 sh = g.stride.h, sw = g.stride.w, ds = (g.S - 1) * g.dilation.w / sw;
     c.flat = true;
-    c.m = m, c.L = s.Q;
+    c.m = m, c.L = g.Wo + ds;
     c.lda = skew<T>(round_up(c.m * c.L, nr), nr);
-    c.pitch = round_up(nr + (c.m + (s.g.R - 1) * s.g.dilation.h) * c.L + (s.g.S - 1) * s.g.dilation.w + nr, nr);
-    c.cb = std::max<i64>(4, dw_b_bytes / static_cast<i64>(sizeof(T)) / c.pitch);
+    c.prow = c.m + (g.R - 1) * g.dilation.h / sh + 1;
+    c.pitch = round_up(sh * sw * c.prow * c.L + ds + 2 * nr, nr);
+    c.cb = std::max<i64>(2 * dc, dw_b_bytes / static_cast<i64>(sizeof(T)) / c.pitch);
   }
   run_tasks(parts * s.G, flops(s), kern.fn, &c);
   add_partials(s, part, parts, crsp, kg4, gw);

@@ -142,6 +142,9 @@ const Case value_cases[] = {
     // stride 2 over blocks of 1024 columns: a sub-block of the weight gradient's im2col rows starts
     // inside a pair of taps
     {2, 10, 16, 520, 3, 1, 4, {1, 2}, {1, 1}, {0, 0, 1, 2}, 1},
+    // stride 2, rows of 110 outputs (AVX-512 float: the weight gradient's phase planes of 23 channels
+    // at a time, the second set from channel 22, whose taps straddle the first set's end)
+    {1, 40, 30, 220, 4, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
     // stride 1, rows of 1000 outputs: the weight gradient's padded planes built 16 channels at a time
     {1, 20, 4, 1000, 3, 2, 5, {1, 1}, {1, 1}, {1, 0, 2, 2}, 1},
     {2, 2, 45, 40, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // blocks of 11 output rows and one of 1
