@@ -14,13 +14,13 @@
 //                    same maps (col2im): dx[source pixel] += D. A task owns the dx planes of a set of
 //                    whole images and channels, so no two threads write the same dx element.
 // - backward filter: dW[k, (c, r, s)] = Σ over columns gY[k, col] · X̂[(c, r, s), col], by a dot-product
-//                    micro-kernel (4 filters × 3 im2col rows, vectorised along the pixels) over packed
-//                    rows of gY and X̂. The columns are cut into a fixed number of parts (by shape only),
-//                    each summed into its own partial dW; the partials are added in part order. With
-//                    16 taps or more at stride 1, X̂'s rows come from padded input rows (RowPanels);
-//                    on AVX2 at stride 1 with rows of 32 or more, and on AVX-512 at stride 2, they are
-//                    read in place from the stride's phase planes of the padded input, laid out with
-//                    the pitch of a gY block (filter_flat).
+//                    micro-kernel (4 filters × 3 im2col rows, 6 with AVX-512, vectorised along the
+//                    pixels) over packed rows of gY and X̂. The columns are cut into a fixed number of
+//                    parts (by shape only), each summed into its own partial dW; the partials are added
+//                    in part order. With 16 taps or more at stride 1, X̂'s rows come from padded input
+//                    rows (RowPanels); on AVX2 at stride 1 with rows of 32 or more, and on AVX-512 at
+//                    strides 2 and 4, they are read in place from the stride's phase planes of the
+//                    padded input, laid out with the pitch of a gY block (filter_flat).
 // The packing loops prefetch the next channel's input rows of a block.
 //
 // Blocks, chunks and parts depend on the shape only, never on the thread count, and every output
@@ -91,12 +91,14 @@ inline bool row_panels_apply(const Setup& s, const Blocks& bl, i64 nr) {
 
 // The flat weight gradient (filter_flat): AVX2 at stride 1 with output rows of at least 32 pixels
 // (level with the panels at 28, mixed at 16-20, 1.1-1.4x at 32-64 on 3 × 3 and 5 × 5 layers); AVX-512
-// at stride 2 with rows of 16 or more, where it replaces the panel maps' im2col (strided_3x3 on Zen 5,
-// medians of alternating runs: 21.8-23.1 -> 21.3-22.1 ms at one thread, 11.8-12.7 -> 11.6-12.1 at two;
-// the dot products are then 9 in 10 of the samples).
+// at strides 2 × 2 and 4 × 4 with rows of 16 or more, where it replaces the panel maps' im2col (Zen 5,
+// medians of alternating runs: strided_3x3 21.8-23.1 -> 21.3-22.1 ms at one thread, 11.8-12.7 ->
+// 11.6-12.1 at two, the dot products then 9 in 10 of the samples; alexnet_c1 22.6-26.1 -> 19.7-21.2
+// at one thread, 11.5-13.4 -> 10.1-11.0 at two).
 inline bool flat_applies(const Setup& s) {
-  const bool one = s.g.stride.h == 1 && s.g.stride.w == 1, two = s.g.stride.h == 2 && s.g.stride.w == 2;
-  return (one && s.g.Wo >= 32 && isa() == Conv2dIsa::avx2) || (two && s.g.Wo >= 16 && isa() == Conv2dIsa::avx512);
+  const i64 sh = s.g.stride.h, sw = s.g.stride.w;
+  const bool one = sh == 1 && sw == 1, phases = sh == sw && (sw == 2 || sw == 4);
+  return (one && s.g.Wo >= 32 && isa() == Conv2dIsa::avx2) || (phases && s.g.Wo >= 16 && isa() == Conv2dIsa::avx512);
 }
 
 // The panels of block columns [col0, col0 + len) (one image); tables in the task's workspace.

@@ -1,6 +1,6 @@
 // The GEMM path's weight gradient (see conv2d_gemm.hpp for the path as a whole): dot products of
 // packed gY rows with im2col rows packed through the panel maps, built from padded rows, or (flat:
-// AVX2 at stride 1, AVX-512 at stride 2) read in place from the padded input's phase planes; per-part
+// AVX2 at stride 1, AVX-512 at strides 2 and 4) read in place from the padded input's phase planes; per-part
 // sums added in part order.
 
 #include "conv2d_gemm.hpp"

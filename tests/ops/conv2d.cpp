@@ -145,6 +145,8 @@ const Case value_cases[] = {
     // stride 2, rows of 110 outputs (AVX-512 float: the weight gradient's phase planes of 23 channels
     // at a time, the second set from channel 22, whose taps straddle the first set's end)
     {1, 40, 30, 220, 4, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+    {2, 3, 67, 75, 8, 11, 11, {4, 4}, {1, 1}, {1, 2, 3, 0}, 1},  // and 16 phase planes at stride 4
+    {1, 4, 21, 44, 5, 3, 3, {2, 2}, {2, 2}, {2, 1, 2, 2}, 1},    // stride 2, dilation 2: taps on one phase
     // stride 1, rows of 1000 outputs: the weight gradient's padded planes built 16 channels at a time
     {1, 20, 4, 1000, 3, 2, 5, {1, 1}, {1, 1}, {1, 0, 2, 2}, 1},
     {2, 2, 45, 40, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},  // blocks of 11 output rows and one of 1
