@@ -367,11 +367,11 @@ i64 tile_m(const Conv2dGeometry& g) {
   return large_tiles(g, g.R == 5 ? 16 : 32) ? 4 : 2;
 }
 
-// The same with m = tile_m(g), or the `m` given.
+// The same with m = tile_m(g).
 template <class T>
-void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate, i64 m = 0) {
+void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y, bool accumulate) {
   const auto& g = s.g;
-  if (m == 0) m = tile_m(g);
+  const i64 m = tile_m(g);
   if (g.R == 5 && m == 4)
     run<5, 4>(s, x, w, flipped, b, y, accumulate);
   else if (g.R == 5)
@@ -494,7 +494,7 @@ bool large_tiles(const Conv2dGeometry& g, i64 side) {
 bool transposes(const Conv2dGeometry& g) {
   const Padding2d& p = g.padding;
   const i64 mh = (g.R - 1) * g.dilation.h, mw = (g.S - 1) * g.dilation.w;
-  return g.mode == PadMode::zeros && p.top <= mh && p.bottom <= mh && p.left <= mw && p.right <= mw;
+  return p.top <= mh && p.bottom <= mh && p.left <= mw && p.right <= mw;
 }
 
 void check_applies(const Conv2dGeometry& g) {
@@ -516,69 +516,172 @@ void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
   run(s, x, w, false, b, y, false);
 }
 
-// The padded input's gradient computed in two parts when its tile rows would end in a nearly empty
-// vector of tiles (36 columns in 4 × 4 tiles: 8 tiles and 1, each a whole vector in the transforms):
-// the first `wm` columns as usual, and the last ones (at most s − 1) as a convolution of
-// the same kind on the transposed ∂L/∂y strip that reaches them, whose tile rows then run along the
-// padded input's rows. Returns wm, or 0 to run the whole width at once. Not with dilated columns,
-// whose outputs are stored value by value anyway: dilated_reflect's data gradient was level (5.0
-// against 5.1 ms at 2 threads), replicate_5x5's went from 1.40-1.48 to 1.29-1.35.
+// The padded input's frame: with padding of at most m = (r − 1)·dilation per side in a mode other
+// than zeros, the interior of the padded input's gradient is the zero-padding layer's data gradient
+// (the transposed run, on the input's pixels), and only the pixels of the frame around it are
+// computed here, each as the sum over filters and the taps that reach ∂L/∂y,
+// Σ_k Σ_(r,s) w[k, c, r, s]·gY[k, i − r·dh, j − s·dw], and added to the pixel it was copied from.
+// The channels of a group are the vector lanes: `wt` holds the filters as [k][r][s][c], c padded to
+// `cp` (a multiple of the block of channels `cb`). One task per image, group and block of
+// channels, so the sums into one source pixel (a replicated corner takes 9) run in one task, in a
+// fixed order. The frame of dilated_reflect (68 × 68 around 64 × 64) is 528 pixels a plane, most
+// with 3 taps, where the whole padded input in 4 × 4 tiles took 9 × 9 tiles a phase against the
+// interior's 8 × 8.
 template <class T>
-i64 split_column(const Conv2dGeometry& t) {
-  if (t.dilation.w != 1) return 0;
-  const i64 m = tile_m(t);
-  const i64 tw = ceil_div(t.Wo, m), rem = tw % VL<T>;
-  if (tw <= VL<T> || rem == 0 || rem > VL<T> / 4) return 0;
-  const i64 wm = (tw - rem) * m;
-  return t.Wo - wm <= t.S - 1 ? wm : 0;
+struct FrameCtx {
+  const Conv2dGeometry* g;
+  const T* wt;
+  const T* gy;
+  T* gx;
+  i64 nv, cp, blocks;  // vectors of channels per block, channels per group in wt, blocks per group
+};
+
+// Channels per block: up to 4 vectors of 64 bytes, fewer when the group has fewer channels.
+template <class T>
+i64 frame_vectors(i64 Cg) {
+  const i64 v = ceil_div(Cg, NR<T>);
+  return v >= 3 ? 4 : v;
 }
 
-// dx += the padded input's gradient, its columns [0, wm) in `main` (planes of Hp × wm) and the
-// others transposed in `strip` (planes of (Wp − wm) × Hp), each value added to its source pixel.
-template <class T>
-void fold_split(const Conv2dGeometry& g, i64 Hp, i64 Wp, i64 wm, const T* main, const T* strip, T* gx) {
+// A frame pixel: its ∂L/∂y offset (i·Wo + j), its source pixel's offset in the plane, and the taps
+// that reach ∂L/∂y, r in [r0, r1) with 0 ≤ i − r·dh < Ho and s in [s0, s1) with 0 ≤ j − s·dw < Wo.
+struct FramePixel {
+  i64 gy, dst;
+  i64 r0, r1, s0, s1;
+  bool same_taps(const FramePixel& o) const { return r0 == o.r0 && r1 == o.r1 && s0 == o.s0 && s1 == o.s1; }
+};
+
+// out[q·cb + l] = Σ_k Σ_(r,s) w[k, c0 + l, r, s]·gY[k, px[q]'s pixel − (r·dh, s·dw)] for P pixels with
+// the same taps, NV vectors of channels: each vector of weights read once for the P pixels, the sums
+// in registers (GCC's vector type of 64 bytes; two registers with AVX2), in A sets over the filters
+// k ≡ a (mod A) so that 8 chains of multiply-adds are in flight.
+template <i64 P, i64 NV, class T>
+SVERTKA_CONV_INLINE void frame_sums(const FrameCtx<T>& c, const T* gyn, const T* wg, const FramePixel* px, T* out) {
+  using V [[gnu::vector_size(64)]] = T;
+  constexpr i64 A = P * NV >= 8 ? 1 : 8 / (P * NV);
+  const auto& g = *c.g;
+  const i64 Kg = g.K / g.groups, HWo = g.Ho * g.Wo, RS = g.R * g.S, dh = g.dilation.h * g.Wo, dw = g.dilation.w;
+  const FramePixel& f = px[0];
+  V acc[A][P][NV] = {};
+  const auto filter = [&](i64 k, V (*sum)[NV]) __attribute__((always_inline)) {
+    const T* wk = wg + k * RS * c.cp;
+    const T* gk = gyn + k * HWo;
+    for (i64 r = f.r0; r < f.r1; ++r)
+      for (i64 s = f.s0; s < f.s1; ++s) {
+        const T* wv = wk + (r * g.S + s) * c.cp;
+        V x[NV];
+#pragma GCC unroll 4
+        for (i64 l = 0; l < NV; ++l) std::memcpy(&x[l], wv + l * NR<T>, sizeof(V));
+        const i64 o = r * dh + s * dw;
+#pragma GCC unroll 4
+        for (i64 q = 0; q < P; ++q) {
+          const T v = gk[px[q].gy - o];
+#pragma GCC unroll 4
+          for (i64 l = 0; l < NV; ++l) sum[q][l] += x[l] * v;
+        }
+      }
+  };
+  i64 k = 0;
+  for (; k + A <= Kg; k += A)
+#pragma GCC unroll 8
+    for (i64 a = 0; a < A; ++a) filter(k + a, acc[a]);
+  for (; k < Kg; ++k) filter(k, acc[0]);
+#pragma GCC unroll 8
+  for (i64 a = 1; a < A; ++a)
+#pragma GCC unroll 4
+    for (i64 q = 0; q < P; ++q)
+#pragma GCC unroll 4
+      for (i64 l = 0; l < NV; ++l) acc[0][q][l] += acc[a][q][l];
+  std::memcpy(out, acc[0], sizeof(acc[0]));
+}
+
+// The frame pixels of one task: listed first (the rows above and below the interior row by row,
+// then the columns beside it column by column, so that neighbours share their taps), their sums
+// 4 pixels at a time where 4 neighbours have the same taps, into `sums` ([pixel][channel]), then
+// added to their sources channel by channel: planes of 4 KiB or a multiple of it fall into one L1
+// set, and the adds straight into the planes, a channel each, took 2/5 of the task on
+// replicate_5x5's 32 × 32 planes. Extra memory per task: the list and frame·cb sums.
+template <i64 NV, class T>
+SVERTKA_CONV_INLINE void frame_pixels(const FrameCtx<T>& c, i64 t) {
+  constexpr i64 cb = NV * NR<T>;
+  const auto& g = *c.g;
+  const i64 Cg = g.C / g.groups, Kg = g.K / g.groups, dh = g.dilation.h, dw = g.dilation.w;
+  const i64 n = t / (g.groups * c.blocks), gi = t / c.blocks % g.groups, c0 = t % c.blocks * cb;
+  const i64 nc = std::min(cb, Cg - c0);
   const Padding2d& p = g.padding;
-  const i64 sw = Wp - wm, H = g.H, W = g.W, planes = g.N * g.C;
-  // (the calling thread's maps buffer: no run is in flight)
-  i64* rows = workspace().call_maps.get<i64>(Hp + Wp);
-  i64* cols = rows + Hp;
-  for (i64 i = 0; i < Hp; ++i) rows[i] = pad_source(i - p.top, H, g.mode);
-  for (i64 j = 0; j < Wp; ++j) cols[j] = pad_source(j - p.left, W, g.mode);
-  const i64 in0 = std::min(p.left, wm), in1 = std::min(p.left + W, wm);  // main's interior columns
-  parallel_for(0, planes, std::max<i64>(1, (i64{1} << 15) / (Hp * Wp)), [&](i64 a, i64 b) {
-    for (i64 pl = a; pl < b; ++pl) {
-      T* gp = gx + pl * H * W;
-      for (i64 i = 0; i < Hp; ++i) {
-        if (rows[i] < 0) continue;
-        T* __restrict gr = gp + rows[i] * W;
-        const T* __restrict mr = main + (pl * Hp + i) * wm;
-        for (i64 j = in0; j < in1; ++j) gr[j - p.left] += mr[j];
-        for (i64 j = 0; j < in0; ++j)
-          if (cols[j] >= 0) gr[cols[j]] += mr[j];
-        for (i64 j = in1; j < wm; ++j)
-          if (cols[j] >= 0) gr[cols[j]] += mr[j];
-      }
-      // the strip column by column (row by row, the sums into one pixel of a replicated border
-      // would wait on each other)
-      for (i64 j = wm; j < Wp; ++j) {
-        if (cols[j] < 0) continue;
-        const T* sr = strip + (pl * sw + j - wm) * Hp;
-        T* gc = gp + cols[j];
-        for (i64 i = 0; i < Hp; ++i)
-          if (rows[i] >= 0) gc[rows[i] * W] += sr[i];
-      }
+  const i64 Hp = g.H + p.top + p.bottom, Wp = g.W + p.left + p.right, HW = g.H * g.W, frame = Hp * Wp - HW;
+  const T* gyn = c.gy + (n * g.K + gi * Kg) * g.Ho * g.Wo;
+  T* gxn = c.gx + (n * g.C + gi * Cg + c0) * HW;
+  const T* wg = c.wt + gi * Kg * g.R * g.S * c.cp + c0;
+  auto* px = reinterpret_cast<FramePixel*>(workspace().task_b.get<i64>(frame * i64{sizeof(FramePixel) / sizeof(i64)}));
+  T* sums = workspace().task_a.get<T>(frame * cb);
+  i64 m = 0;
+  const auto add = [&](i64 i, i64 j) {
+    const i64 si = pad_source(i - p.top, g.H, g.mode), sj = pad_source(j - p.left, g.W, g.mode);
+    if (si < 0 || sj < 0) return;
+    px[m++] = {i * g.Wo + j, si * g.W + sj, ceil_div(std::max<i64>(0, i - g.Ho + 1), dh), std::min(g.R, i / dh + 1),
+               ceil_div(std::max<i64>(0, j - g.Wo + 1), dw), std::min(g.S, j / dw + 1)};
+  };
+  for (i64 i = 0; i < Hp; ++i)
+    if (i < p.top || i >= p.top + g.H)
+      for (i64 j = 0; j < Wp; ++j) add(i, j);
+  for (i64 j = 0; j < Wp; ++j)
+    if (j < p.left || j >= p.left + g.W)
+      for (i64 i = p.top; i < p.top + g.H; ++i) add(i, j);
+  for (i64 q = 0; q < m;) {
+    if (q + 4 <= m && px[q].same_taps(px[q + 1]) && px[q].same_taps(px[q + 2]) && px[q].same_taps(px[q + 3])) {
+      frame_sums<4, NV>(c, gyn, wg, px + q, sums + q * cb);
+      q += 4;
+    } else {
+      frame_sums<1, NV>(c, gyn, wg, px + q, sums + q * cb);
+      ++q;
     }
-  });
+  }
+  for (i64 l = 0; l < nc; ++l) {
+    T* __restrict plane = gxn + l * HW;
+    for (i64 q = 0; q < m; ++q) plane[px[q].dst] += sums[q * cb + l];
+  }
+}
+
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void frame_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const FrameCtx<T>*>(vctx);
+  switch (c.nv) {
+    case 1: return frame_pixels<1>(c, t);
+    case 2: return frame_pixels<2>(c, t);
+    default: return frame_pixels<4>(c, t);
+  }
+}
+
+SVERTKA_CONV_ENTRIES(frame_task)
+
+// dx += the frame's sums (see frame_task). Extra memory: the filters as [k][r][s][c], K·R·S·cp values
+// (calling thread).
+template <class T>
+void add_frame(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
+  const i64 Cg = g.C / g.groups, RS = g.R * g.S, nv = frame_vectors<T>(Cg), cb = nv * NR<T>;
+  const i64 blocks = ceil_div(Cg, cb), cp = blocks * cb;
+  T* wt = workspace().call_part.get<T>(g.K * RS * cp);
+  for (i64 k = 0; k < g.K; ++k)
+    for (i64 t = 0; t < RS; ++t) {
+      T* row = wt + (k * RS + t) * cp;
+      for (i64 ci = 0; ci < Cg; ++ci) row[ci] = w[(k * Cg + ci) * RS + t];
+      std::fill(row + Cg, row + cp, T(0));
+    }
+  const Padding2d& p = g.padding;
+  const i64 frame = (g.H + p.top + p.bottom) * (g.W + p.left + p.right) - g.H * g.W;
+  const FrameCtx<T> fc{&g, wt, gy, gx, nv, cp, blocks};
+  run_tasks(g.N * g.groups * blocks, 2.0 * static_cast<double>(g.N * frame * g.K / g.groups * RS * Cg),
+            pick_frame_task<T>().fn, &fc);
 }
 
 // The gradient of the padded input of a stride-1 convolution is the convolution of gY, zero-padded
 // by m = (r − 1)·dilation on each side, by the layer's filters turned by 180° with filters and
-// channels swapped. With zero padding of at most m it is computed on the input's pixels only (gY
-// padded by m − the layer's padding) and added to dx; otherwise on the whole padded input, into a
-// scratch of N·C·(H + top + bottom)·(W + left + right) values (calling thread), whose pixels are then
-// added to their sources as the padding kernel's backward pass does; when split_column splits it,
-// the scratch holds the two parts, plus the transposed ∂L/∂y strip (N·K·(Wp − wm)·Ho) and the
-// transposed filters (K·C·r²).
+// channels swapped. With padding of at most m it is computed on the input's pixels only (gY padded
+// by m − the layer's padding, as for zero padding) and added to dx, and in other modes the padded
+// frame's pixels are added to their sources by add_frame. With wider padding it is computed on the
+// whole padded input, into a scratch of N·C·(H + top + bottom)·(W + left + right) values (calling
+// thread), whose pixels are then added to their sources as the padding kernel's backward pass does.
 template <class T>
 void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
   check_applies(g);
@@ -588,46 +691,16 @@ void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
   const Padding2d& p = g.padding;
   if (transposes(g)) {
     t.Ho = g.H, t.Wo = g.W;
-    t.padding = {mh - p.top, mh - p.bottom, mw - p.left, mw - p.right};
+    t.padding = {mh - p.top, mh - p.bottom, mw - p.left, mw - p.right}, t.mode = PadMode::zeros;
     run(make_setup(t), gy, w, true, static_cast<const T*>(nullptr), gx, true);
+    if (g.mode != PadMode::zeros) add_frame(g, w, gy, gx);
     return;
   }
   t.Ho = g.H + p.top + p.bottom, t.Wo = g.W + p.left + p.right;
   t.padding = {mh, mh, mw, mw}, t.mode = PadMode::zeros;
-  const i64 Hp = t.Ho, Wp = t.Wo, wm = split_column<T>(t);
-  if (wm == 0) {
-    T* padded = workspace().call_part.get<T>(g.N * g.C * Hp * Wp);
-    run(make_setup(t), gy, w, true, static_cast<const T*>(nullptr), padded, false);
-    pad2d_backward(PadGeometry{.planes = g.N * g.C, .H = g.H, .W = g.W, .padding = p, .mode = g.mode}, padded, gx);
-    return;
-  }
-  // columns [0, wm): the same run, narrower (its right padding wm − Wo ≥ 0)
-  const i64 sw = Wp - wm, NK = g.N * g.K, RS = g.R * g.S;
-  T* main = workspace().call_part.get<T>(g.N * g.C * Hp * wm + g.N * g.C * sw * Hp + NK * sw * g.Ho + g.K * g.C / g.groups * RS);
-  T* strip = main + g.N * g.C * Hp * wm;
-  T* gyt = strip + g.N * g.C * sw * Hp;
-  T* wt = gyt + NK * sw * g.Ho;
-  Conv2dGeometry tm = t;
-  tm.Wo = wm, tm.padding.right = wm - g.Wo;
-  run(make_setup(tm), gy, w, true, static_cast<const T*>(nullptr), main, false);
-  // columns [wm, Wp) transposed: they read ∂L/∂y's last sw columns (row c′ of the strip reads its
-  // rows c′ + b·dw), as rows, under the filters' taps transposed
-  parallel_for(0, NK, std::max<i64>(1, (i64{1} << 14) / (sw * g.Ho)), [&](i64 a, i64 b) {
-    for (i64 q = a; q < b; ++q)
-      for (i64 r = 0; r < g.Ho; ++r)
-        for (i64 i = 0; i < sw; ++i) gyt[(q * sw + i) * g.Ho + r] = gy[(q * g.Ho + r) * g.Wo + g.Wo - sw + i];
-  });
-  for (i64 f = 0; f < g.K * g.C / g.groups; ++f)
-    for (i64 a = 0; a < g.R; ++a)
-      for (i64 b = 0; b < g.S; ++b) wt[f * RS + b * g.R + a] = w[f * RS + a * g.S + b];
-  Conv2dGeometry ts = t;
-  ts.R = g.S, ts.S = g.R, ts.H = sw, ts.W = g.Ho, ts.Ho = sw, ts.Wo = Hp;
-  ts.dilation = {g.dilation.w, g.dilation.h}, ts.padding = {0, mw, mh, mh};
-  // (4 × 4 tiles when its rows per phase fill them: 4 rows of 5 × 5 taps are one tile row of F(4 × 4, 5 × 5),
-  // 9 tiles of 64 values against two rows of 18 tiles of 36)
-  run(make_setup(ts), gyt, wt, true, static_cast<const T*>(nullptr), strip, false,
-      ts.Ho % ts.dilation.h == 0 && ts.Ho / ts.dilation.h % 4 == 0 ? 4 : 0);
-  fold_split(g, Hp, Wp, wm, main, strip, gx);
+  T* padded = workspace().call_part.get<T>(g.N * g.C * t.Ho * t.Wo);
+  run(make_setup(t), gy, w, true, static_cast<const T*>(nullptr), padded, false);
+  pad2d_backward(PadGeometry{.planes = g.N * g.C, .H = g.H, .W = g.W, .padding = p, .mode = g.mode}, padded, gx);
 }
 
 template void forward<float>(const Setup&, const float*, const float*, const float*, float*);

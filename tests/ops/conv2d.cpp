@@ -182,6 +182,9 @@ const Case winograd_cases[] = {
     {1, 2, 3, 4, 5, 3, 3, {1, 1}, {2, 1}, {5, 6, 7, 4}, 1},     // padding wider than 2·dilation
     {2, 5, 1, 9, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 0, 2}, 1},     // one output row
     {1, 3, 5, 5, 2, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
+    // padding of at most 2·dilation: the interior and the frame; 70 channels a group are blocks of
+    // 64 and 6 (double: 32, 32 and 6), taps cut by the edges in both directions
+    {2, 140, 9, 7, 6, 3, 3, {1, 1}, {2, 1}, {4, 1, 0, 2}, 2},
     {1, 4, 4, 70, 3, 3, 3, {1, 1}, {1, 2}, {1, 1, 2, 2}, 1},    // rows of 35 tiles: vectors and a tail
     {3, 3, 45, 46, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},   // weight gradient: 3 blocks per image, 9 in 8 parts
     // F(4 × 4, 3 × 3) from 32 × 32 outputs per phase on: 9 × 10 tiles, a vector of 8 and a tail of
@@ -202,6 +205,7 @@ const Case winograd_cases[] = {
     {3, 8, 14, 33, 20, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},
     {1, 300, 8, 8, 7, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},   // two depth chunks, 7 filters
     {1, 2, 3, 4, 5, 5, 5, {1, 1}, {1, 1}, {5, 6, 7, 4}, 1},     // padding wider than 4 and than the input
+    {1, 3, 2, 3, 4, 5, 5, {1, 1}, {1, 1}, {3, 4, 2, 4}, 1},     // at most 4 but wider than the input: a frame
     {2, 3, 5, 6, 2, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},     // no padding
     {1, 4, 6, 74, 3, 5, 5, {1, 1}, {1, 2}, {2, 2, 4, 4}, 1},    // rows of 35 tiles: vectors and a tail
     {3, 3, 15, 140, 4, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, 1},  // weight gradient: 3 blocks per image, 9 in 8 parts
