@@ -536,11 +536,10 @@ struct FrameCtx {
   i64 nv, cp, blocks;  // vectors of channels per block, channels per group in wt, blocks per group
 };
 
-// Channels per block: up to 4 vectors of 64 bytes, fewer when the group has fewer channels.
+// Channels per block: 2 vectors of 64 bytes, or 1 when the group has no more channels.
 template <class T>
 i64 frame_vectors(i64 Cg) {
-  const i64 v = ceil_div(Cg, NR<T>);
-  return v >= 3 ? 4 : v;
+  return Cg > NR<T> ? 2 : 1;
 }
 
 // A frame pixel: its ∂L/∂y offset (i·Wo + j), its source pixel's offset in the plane, and the taps
@@ -562,6 +561,9 @@ SVERTKA_CONV_INLINE void frame_sums(const FrameCtx<T>& c, const T* gyn, const T*
   const auto& g = *c.g;
   const i64 Kg = g.K / g.groups, HWo = g.Ho * g.Wo, RS = g.R * g.S, dh = g.dilation.h * g.Wo, dw = g.dilation.w;
   const FramePixel& f = px[0];
+  i64 at[P];
+#pragma GCC unroll 8
+  for (i64 q = 0; q < P; ++q) at[q] = px[q].gy;
   V acc[A][P][NV] = {};
   const auto filter = [&](i64 k, V (*sum)[NV]) __attribute__((always_inline)) {
     const T* wk = wg + k * RS * c.cp;
@@ -572,10 +574,10 @@ SVERTKA_CONV_INLINE void frame_sums(const FrameCtx<T>& c, const T* gyn, const T*
         V x[NV];
 #pragma GCC unroll 4
         for (i64 l = 0; l < NV; ++l) std::memcpy(&x[l], wv + l * NR<T>, sizeof(V));
-        const i64 o = r * dh + s * dw;
-#pragma GCC unroll 4
+        const T* go = gk - (r * dh + s * dw);
+#pragma GCC unroll 8
         for (i64 q = 0; q < P; ++q) {
-          const T v = gk[px[q].gy - o];
+          const T v = go[at[q]];
 #pragma GCC unroll 4
           for (i64 l = 0; l < NV; ++l) sum[q][l] += x[l] * v;
         }
@@ -588,7 +590,7 @@ SVERTKA_CONV_INLINE void frame_sums(const FrameCtx<T>& c, const T* gyn, const T*
   for (; k < Kg; ++k) filter(k, acc[0]);
 #pragma GCC unroll 8
   for (i64 a = 1; a < A; ++a)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (i64 q = 0; q < P; ++q)
 #pragma GCC unroll 4
       for (i64 l = 0; l < NV; ++l) acc[0][q][l] += acc[a][q][l];
@@ -597,9 +599,9 @@ SVERTKA_CONV_INLINE void frame_sums(const FrameCtx<T>& c, const T* gyn, const T*
 
 // The frame pixels of one task: listed first (the rows above and below the interior row by row,
 // then the columns beside it column by column, so that neighbours share their taps), their sums
-// 4 pixels at a time where 4 neighbours have the same taps, into `sums` ([pixel][channel]), then
-// added to their sources channel by channel: planes of 4 KiB or a multiple of it fall into one L1
-// set, and the adds straight into the planes, a channel each, took 2/5 of the task on
+// 8 or 4 pixels at a time where as many neighbours have the same taps, into `sums` ([pixel][channel]), then
+// added to their sources 8 channels at a time: planes of 4 KiB or a multiple of it fall into one L1
+// set, and the adds straight into the planes, all channels of a pixel, took 2/5 of the task on
 // replicate_5x5's 32 × 32 planes. Extra memory per task: the list and frame·cb sums.
 template <i64 NV, class T>
 SVERTKA_CONV_INLINE void frame_pixels(const FrameCtx<T>& c, i64 t) {
@@ -628,8 +630,17 @@ SVERTKA_CONV_INLINE void frame_pixels(const FrameCtx<T>& c, i64 t) {
   for (i64 j = 0; j < Wp; ++j)
     if (j < p.left || j >= p.left + g.W)
       for (i64 i = p.top; i < p.top + g.H; ++i) add(i, j);
+  const auto run_of = [&](i64 q, i64 len) {
+    if (q + len > m) return false;
+    for (i64 e = 1; e < len; ++e)
+      if (!px[q].same_taps(px[q + e])) return false;
+    return true;
+  };
   for (i64 q = 0; q < m;) {
-    if (q + 4 <= m && px[q].same_taps(px[q + 1]) && px[q].same_taps(px[q + 2]) && px[q].same_taps(px[q + 3])) {
+    if (run_of(q, 8)) {
+      frame_sums<8, NV>(c, gyn, wg, px + q, sums + q * cb);
+      q += 8;
+    } else if (run_of(q, 4)) {
       frame_sums<4, NV>(c, gyn, wg, px + q, sums + q * cb);
       q += 4;
     } else {
@@ -637,9 +648,11 @@ SVERTKA_CONV_INLINE void frame_pixels(const FrameCtx<T>& c, i64 t) {
       ++q;
     }
   }
-  for (i64 l = 0; l < nc; ++l) {
-    T* __restrict plane = gxn + l * HW;
-    for (i64 q = 0; q < m; ++q) plane[px[q].dst] += sums[q * cb + l];
+  // 8 channels at a time: 8 planes' lines of one pixel stay in one L1 set's ways
+  for (i64 l0 = 0; l0 < nc; l0 += 8) {
+    const i64 l1 = std::min(nc, l0 + 8);
+    for (i64 q = 0; q < m; ++q)
+      for (i64 l = l0; l < l1; ++l) gxn[l * HW + px[q].dst] += sums[q * cb + l];
   }
 }
 
@@ -648,8 +661,7 @@ SVERTKA_CONV_INLINE void frame_task(const void* vctx, i64 t) {
   const auto& c = *static_cast<const FrameCtx<T>*>(vctx);
   switch (c.nv) {
     case 1: return frame_pixels<1>(c, t);
-    case 2: return frame_pixels<2>(c, t);
-    default: return frame_pixels<4>(c, t);
+    default: return frame_pixels<2>(c, t);
   }
 }
 
