@@ -163,7 +163,8 @@ template <class T>
 Conv2dAlgo choose_data(const Conv2dGeometry& g) {
   if (g.algo == Conv2dAlgo::winograd) return winograd::applies(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
   const Conv2dAlgo a = choose(g);
-  // With padding other than zeros, through the gradient of the padded input. On AVX2 (2 threads)
+  // With padding other than zeros, through the gradient of the padded input (since then, of at
+  // most (r − 1)·dilation, on the input's pixels plus the padded frame). On AVX2 (2 threads)
   // replicate_5x5 6.3 -> 4.6-5.6 ms, dilated_reflect 16.6-19.5 -> 13.4-13.6 ms against the GEMM
   // path. On AVX-512 the transposed form gains 1.05-1.3x on 3 × 3 layers of 32-256 channels and
   // 1.2-1.4x on 5 × 5 ones, the padded input 1.3x at dilation 1 (reflect 1 at 64 × 64,

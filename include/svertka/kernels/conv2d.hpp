@@ -32,10 +32,10 @@
 //!   (100); each 4 × 4 tile from a 6 × 6 tile with 36 instead of 144 for 3 × 3 layers with outputs
 //!   of at least 32 × 32 per dilation phase, from an 8 × 8 tile with 64 instead of 400 for 5 × 5
 //!   layers from 16 × 16; the forward pass, the data gradient (a convolution of ∂L/∂y by the turned
-//!   filters: on the input's pixels when the padding is zeros of at most (r − 1)·dilation per side,
-//!   else on the padded input, whose border is then added to the pixels it copies; its last columns
-//!   on their own, as rows of a transposed strip, when they would leave the transforms' last vector
-//!   of tiles a quarter full or less, e.g. replicate_5x5's 36 columns in 4 × 4 tiles), and the weight
+//!   filters: on the input's pixels when the padding is at most (r − 1)·dilation per side, in a mode
+//!   other than zeros plus the frame of padded pixels around them, summed directly and added to the
+//!   pixels they copy; with wider padding on the whole padded input, whose border is then added to
+//!   the pixels it copies), and the weight
 //!   gradient (F(r × r, 2 × 2), or F(r × r, 4 × 4) from 48 × 48 (3 × 3) or 32 × 32 (5 × 5) outputs
 //!   per phase: ∂L/∂y tiles as the filters). The forward pass of a 3 × 3 filter at stride 2 takes
 //!   each 4 × 4 tile of outputs from a 9 × 9 tile of input with 81 multiplications instead of 144:
@@ -122,8 +122,7 @@ Conv2dAlgo conv2d_forward_algorithm(const Conv2dGeometry& g);
 //! The algorithm `conv2d_backward_data<T>` runs for `g`: `winograd` when forced on 3 × 3 or 5 × 5
 //! filters at stride 1, or with `algo = automatic` where the forward pass would run it on a layer
 //! of any size (1.4-1.5x the GEMM path on 3 × 3 layers of 64-256 channels at 2 threads, 1.1-1.4x
-//! with reflect or replicate padding) but, on the AVX-512 kernels, not through the padded input of
-//! a dilated layer (0.8x there); else `direct` for direct shapes and `gemm`.
+//! with reflect or replicate padding); else `direct` for direct shapes and `gemm`.
 template <class T>
 Conv2dAlgo conv2d_backward_data_algorithm(const Conv2dGeometry& g);
 
