@@ -598,11 +598,12 @@ SVERTKA_CONV_INLINE void frame_sums(const FrameCtx<T>& c, const T* gyn, const T*
 }
 
 // The frame pixels of one task: listed first (the rows above and below the interior row by row,
-// then the columns beside it column by column, so that neighbours share their taps), their sums
-// 8 or 4 pixels at a time where as many neighbours have the same taps, into `sums` ([pixel][channel]), then
-// added to their sources 8 channels at a time: planes of 4 KiB or a multiple of it fall into one L1
-// set, and the adds straight into the planes, all channels of a pixel, took 2/5 of the task on
-// replicate_5x5's 32 × 32 planes. Extra memory per task: the list and frame·cb sums.
+// then the columns beside it column by column, so that neighbours share their taps), their sums 8
+// or 4 pixels at a time where as many neighbours have the same taps, into `sums`
+// ([pixel][channel]), then added to their sources 8 channels at a time: planes of 4 KiB or a
+// multiple of it fall into one L1 set, and the adds straight into the planes, all channels of a
+// pixel, took 2/5 of the task on replicate_5x5's 32 × 32 planes. Extra memory per task: the list
+// (6 values a pixel) and frame·cb sums.
 template <i64 NV, class T>
 SVERTKA_CONV_INLINE void frame_pixels(const FrameCtx<T>& c, i64 t) {
   constexpr i64 cb = NV * NR<T>;
