@@ -150,6 +150,10 @@ bool transposes(const Conv2dGeometry& g);
 template <class T> void forward(const Setup& s, const T* x, const T* w, const T* b, T* y);
 template <class T> void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);
 template <class T> void backward_filter(const Setup& s, const T* x, const T* gy, T* gw);
+// dx += the padded frame's part of the data gradient (conv2d_winograd_frame.cpp): with padding of at
+// most (r − 1)·dilation per side in a mode other than zeros, the sums of the padded pixels around
+// the input, each added to the pixel it copies.
+template <class T> void add_frame(const Conv2dGeometry& g, const T* w, const T* gy, T* gx);
 }  // namespace winograd
 
 // Entry points compiled twice: `name##_generic` for any CPU and `name##_avx2` (flattened, so that
