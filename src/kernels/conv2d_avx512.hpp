@@ -350,6 +350,27 @@ struct Avx512 : Avx2 {
     }
   }
 
+  // dst[2i] += d[ld + i], dst[2i + 1] += d[2·ld + i] + (i < next ? d[i + 1] : 0) for i < n ≤ 16,
+  // next ≤ n: Avx2::add_interleaved3 over 16 output columns, and over the n < 16 left at the end
+  // of a run through masks (neither d nor dst is touched past them), where that one stops at 8
+  // whole columns and leaves the rest to one tap at a time.
+  SVERTKA_CONV_AVX512 static void add_interleaved3_n(float* dst, const float* d, i64 ld, i64 n, i64 next) {
+    const auto lanes = [](i64 k) { return static_cast<__mmask16>(k >= 16 ? 0xffffu : (1u << k) - 1); };
+    const __m512 v1 = _mm512_maskz_loadu_ps(lanes(n), d + ld);
+    const __m512 v2 = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes(n), d + 2 * ld), _mm512_maskz_loadu_ps(lanes(next), d + 1));
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512 a = _mm512_permutex2var_ps(v1, lo, v2), b = _mm512_permutex2var_ps(v1, hi, v2);
+    if (n == 16) {
+      _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_loadu_ps(dst), a));
+      _mm512_storeu_ps(dst + 16, _mm512_add_ps(_mm512_loadu_ps(dst + 16), b));
+      return;
+    }
+    const __mmask16 ma = lanes(2 * n), mb = lanes(2 * n - 16);
+    _mm512_mask_storeu_ps(dst, ma, _mm512_add_ps(_mm512_maskz_loadu_ps(ma, dst), a));
+    if (n > 8) _mm512_mask_storeu_ps(dst + 16, mb, _mm512_add_ps(_mm512_maskz_loadu_ps(mb, dst + 16), b));
+  }
+
   template <class T>
   SVERTKA_CONV_AVX512 static void load_panel(const PanelMap& m, const T* src, i64 img, const i32* lane_img, T* d) {
     using X = Z<T>;

@@ -132,6 +132,42 @@ SVERTKA_CONV_INLINE void col2im_three(const Setup& s, const T* d, i64 ncp, i64 o
     for (i64 j = 0; j < 3; ++j) tap(ow, j);
 }
 
+// col2im_three on AVX-512 (float): 16 output columns a vector and the columns left at the end of
+// the run through masks (Avx512::add_interleaved3_n), every column whose taps 1 and 2 land in the
+// image; only the columns before those, and after them in a run that reaches the right padding,
+// one tap at a time. strided_3x3's rows of 28 output columns took 3 vectors of 8 and 13 single
+// taps; now 2 vectors and one tap.
+template <class T>
+SVERTKA_CONV_INLINE void col2im_three_wide(const Setup& s, const T* d, i64 ncp, i64 ow0, i64 ow1, T* drow) {
+  const Conv2dGeometry& g = s.g;
+  const i64 left = g.padding.left;
+  auto tap = [&](i64 ow, i64 j) {
+    const i32 iw = s.colmap[ow * 3 + j];
+    if (iw >= 0) drow[iw] += d[j * ncp + ow];
+  };
+  // columns ow in [lo, hi): 2·ow + 1 − left ≥ 0 and 2·ow + 2 − left ≤ W − 1
+  const i64 lo = std::clamp<i64>(left <= 1 ? 0 : ceil_div(left - 1, i64{2}), ow0, ow1);
+  const i64 hi = std::clamp<i64>((g.W + left - 1) / 2, lo, ow1);
+  i64 ow = ow0;
+  for (; ow < lo; ++ow)
+    for (i64 j = 0; j < 3; ++j) tap(ow, j);
+  if (lo < hi) {
+    tap(lo, 0);
+    // tap 0 of the column after each, while that column is in the run (it lands on tap 2's pixel)
+    for (; ow < hi; ow += 16) {
+      const i64 n = std::min<i64>(16, hi - ow);
+      Avx512::add_interleaved3_n(drow + 2 * ow + 1 - left, d + ow, ncp, n, std::min<i64>(n, ow1 - ow - 1));
+    }
+    for (ow = hi; ow < ow1; ++ow) {
+      if (ow > hi) tap(ow, 0);
+      tap(ow, 1), tap(ow, 2);
+    }
+    return;
+  }
+  for (; ow < ow1; ++ow)
+    for (i64 j = 0; j < 3; ++j) tap(ow, j);
+}
+
 // The col2im of a block at horizontal stride ST (2 or 4) with taps 1 apart (AlexNet's first layer,
 // downsampling layers) for input channel ci, whose rows of D start at dcol: for each filter row r
 // and run of the block in one output row, the taps s = ST·a .. ST·a + ST − 1 of 8 consecutive output
@@ -153,6 +189,10 @@ SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, 
       T* drow = plane + ih * g.W;
       const T* d = dcol + r * S * ncp + (col - col0) - ow0;  // d[s·ncp + ow]
       if (ST == 2 && S == 3) {  // (constant ST)
+        if constexpr (std::is_same_v<Isa, Avx512> && std::is_same_v<T, float>) {
+          col2im_three_wide(s, d, ncp, ow0, ow1, drow);
+          continue;
+        }
         col2im_three(s, d, ncp, ow0, ow1, drow, [&](T* p, const T* v) { Isa::add_interleaved3(p, v, ncp); });
         continue;
       }
