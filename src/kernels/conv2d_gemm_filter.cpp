@@ -50,14 +50,28 @@ SVERTKA_CONV_INLINE void fill_phase_planes(const Setup& s, const FilterCtx<T>& c
         std::fill(d + s.Q, d + L, T(0));
         continue;
       }
-      pad_row(s, xc + ih * g.W, tmp);
-      i64 j0 = 0;  // columns [0, j0) of both phases split 8 at a time from 16 padded columns
-      if constexpr (strided_col2im_isa<Isa, T>)
-        if (sw == 2)
-          for (; j0 + 8 <= L && 2 * j0 + 16 <= s.Q; j0 += 8) Isa::load_deinterleaved2(tmp + 2 * j0, d + j0, plane, 2);
+      if constexpr (std::is_same_v<Isa, Avx512> && std::is_same_v<T, float>)
+        if (sw == 2 || sw == 4) {
+          // straight from the input row (strided_3x3: its phases took a tenth of the weight
+          // gradient through a padded copy and 8 columns a step), then the padded columns outside
+          // the image through the column map
+          const T* xrow = xc + ih * g.W;
+          if (sw == 2)
+            Avx512::split_phases<2>(xrow, g.W, g.padding.left, s.Q, L, d, plane);
+          else
+            Avx512::split_phases<4>(xrow, g.W, g.padding.left, s.Q, L, d, plane);
+          const i64 qa = std::min(g.padding.left, s.Q), qb = std::clamp(g.padding.left + g.W, qa, s.Q);
+          const auto edge = [&](i64 q) {
+            if (q / sw < L && s.qmap[q] >= 0) d[q % sw * plane + q / sw] = xrow[s.qmap[q]];
+          };
+          for (i64 q = 0; q < qa; ++q) edge(q);
+          for (i64 q = qb; q < s.Q; ++q) edge(q);
+          continue;
+        }
+      pad_row(s, xc + ih * g.W, tmp);  // (double)
       for (i64 b = 0; b < sw; ++b) {
-        const i64 n = std::clamp<i64>(ceil_div(s.Q - b, sw), j0, L);
-        for (i64 j = j0; j < n; ++j) d[b * plane + j] = tmp[j * sw + b];
+        const i64 n = std::clamp<i64>(ceil_div(s.Q - b, sw), 0, L);
+        for (i64 j = 0; j < n; ++j) d[b * plane + j] = tmp[j * sw + b];
         std::fill(d + b * plane + n, d + b * plane + L, T(0));
       }
     }
@@ -118,7 +132,7 @@ SVERTKA_CONV_INLINE void filter_flat(const FilterCtx<T>& c, i64 t) {
       for (i64 d = d0; d < d1; d += dc) {
         if constexpr (dc == 6) {
           const T* p[6] = {brow(d), brow(d + 1), brow(d + 2), brow(d + 3), brow(d + 4), brow(d + 5)};
-          for (i64 k = 0; k < c.kg4; k += 4) Isa::dot6(kc, ap + k * c.lda, c.lda, p, acc + d * c.kg4 + k, c.kg4);
+          Isa::dot6_rows(c.kg4, kc, ap, c.lda, p, acc + d * c.kg4, c.kg4);
         } else {
           const T *p0 = brow(d), *p1 = brow(d + 1), *p2 = brow(d + 2);
           for (i64 k = 0; k < c.kg4; k += 4)
