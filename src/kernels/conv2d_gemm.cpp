@@ -174,20 +174,37 @@ SVERTKA_CONV_INLINE void col2im_three_wide(const Setup& s, const T* d, i64 ncp, 
 // columns land on 8·ST consecutive input columns (ow·ST + s − left), so Isa::add_interleaved2 / 4
 // adds them as whole vectors where all of them lie in the image; the other columns go one by one
 // through the column map (3 taps at stride 2: col2im_three). dx row through the row map.
+// A block's columns cut at the output rows: image n, output row oh, output columns [ow0, ow1), the
+// first of them block column j.
+struct Run {
+  i64 n, oh, ow0, ow1, j;
+};
+// The runs of block columns [col0, col0 + len) into r (len + 1 at most); returns their count. Once
+// per block: per channel and run, its three divisions were a tenth of strided_3x3's col2im.
+inline i64 block_runs(const Setup& s, i64 col0, i64 len, Run* r) {
+  i64 k = 0;
+  for (i64 col = col0; col < col0 + len; ++k) {
+    const i64 n = col / s.P, oh = col % s.P / s.g.Wo, ow0 = col % s.P % s.g.Wo;
+    const i64 ow1 = ow0 + std::min(s.g.Wo - ow0, col0 + len - col);
+    r[k] = {n, oh, ow0, ow1, col - col0};
+    col += ow1 - ow0;
+  }
+  return k;
+}
+
 template <class Isa, i64 ST, class T>
-SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, i64 gi, i64 ci, i64 col0, i64 len,
-                                        T* gx) {
+SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, i64 gi, i64 ci, const Run* runs,
+                                        i64 nruns, T* gx) {
   const Conv2dGeometry& g = s.g;
   const i64 S = g.S, left = g.padding.left;
-  for (i64 col = col0; col < col0 + len;) {
-    const i64 n = col / s.P, oh = col % s.P / g.Wo, ow0 = col % s.P % g.Wo;
-    const i64 ow1 = ow0 + std::min(g.Wo - ow0, col0 + len - col);
-    T* plane = gx + (n * g.C + gi * s.Cg + ci) * s.HW;
+  for (const Run* u = runs; u < runs + nruns; ++u) {
+    const i64 oh = u->oh, ow0 = u->ow0, ow1 = u->ow1;
+    T* plane = gx + (u->n * g.C + gi * s.Cg + ci) * s.HW;
     for (i64 r = 0; r < g.R; ++r) {
       const i32 ih = s.rowmap[oh * g.R + r];
       if (ih < 0) continue;  // a zero-padded row receives nothing
       T* drow = plane + ih * g.W;
-      const T* d = dcol + r * S * ncp + (col - col0) - ow0;  // d[s·ncp + ow]
+      const T* d = dcol + r * S * ncp + u->j - ow0;  // d[s·ncp + ow]
       if (ST == 2 && S == 3) {  // (constant ST)
         if constexpr (std::is_same_v<Isa, Avx512> && std::is_same_v<T, float>) {
           col2im_three_wide(s, d, ncp, ow0, ow1, drow);
@@ -217,7 +234,6 @@ SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, 
         for (; ow < ow1; ++ow) one(ow);
       }
     }
-    col += ow1 - ow0;
   }
 }
 
@@ -263,6 +279,8 @@ SVERTKA_CONV_INLINE void data_task(const void* vctx, i64 t) {
     }
     if constexpr (strided_col2im_isa<Isa, T>)
       if (strided_vectors(s)) {
+        Run* runs = ws.task_lanes.get<Run>(len + 1);
+        const i64 nruns = block_runs(s, col0, len, runs);
         for (i64 ci = c0; ci < c1; ++ci) {
           if (next_gy)
             for (i64 k = (ci - c0) * s.Kg / (c1 - c0); k < (ci - c0 + 1) * s.Kg / (c1 - c0); ++k)
@@ -270,9 +288,9 @@ SVERTKA_CONV_INLINE void data_task(const void* vctx, i64 t) {
           if (ci + 1 < c1) prefetch_span(gx + (gi * s.Cg + ci + 1) * s.HW, pf_lo, pf_hi);
           const T* d = dcol + (ci - c0) * s.RS * ncp;
           if (s.g.stride.w == 4)
-            col2im_strided<Isa, 4>(s, d, ncp, gi, ci, col0, len, c.gx);
+            col2im_strided<Isa, 4>(s, d, ncp, gi, ci, runs, nruns, c.gx);
           else
-            col2im_strided<Isa, 2>(s, d, ncp, gi, ci, col0, len, c.gx);
+            col2im_strided<Isa, 2>(s, d, ncp, gi, ci, runs, nruns, c.gx);
         }
         continue;
       }
