@@ -98,12 +98,16 @@ struct DataCtx {
 
 // The col2im of one run [ow0, ow1) of output columns (one output row) into input row drow for 3 taps
 // at horizontal stride 2, taps 1 apart (d[s·ncp + ow]), in one pass over the row: tap 2 of output
-// column ow and tap 0 of ow + 1 land on one input column, so 8 output columns add to 16
+// column ow and tap 0 of ow + 1 land on one input column, so Step output columns add to 2·Step
 // consecutive input columns (from tap 1 of the first to tap 0 of the one after the last) once,
-// where all of them lie in the image and the run holds that next column (add3:
-// Isa::add_interleaved3); the other taps one by one through the column map. Before, taps 0-1 and
-// tap 2 were two passes, and most input columns were added to twice.
-template <class T, class Add3>
+// where all of them lie in the image: add3(p, v, n, next) for the n ≤ Step columns from v, tap 0
+// of the next column for the first `next` of them. AVX2 (Step 8, Isa::add_interleaved3) takes
+// whole vectors whose next column is in the run; AVX-512 (Step 16,
+// Avx512::add_interleaved3_n) every column whose taps 1 and 2 land in the image, the rest of a
+// run through masks. The other taps go one by one through the column map. Before, taps 0-1 and
+// tap 2 were two passes, and most input columns were added to twice; on AVX-512 the rows of
+// strided_3x3 (28 output columns) took 3 vectors of 8 and 13 single taps, now 2 vectors and one.
+template <i64 Step, class T, class Add3>
 SVERTKA_CONV_INLINE void col2im_three(const Setup& s, const T* d, i64 ncp, i64 ow0, i64 ow1, T* drow, Add3 add3) {
   const Conv2dGeometry& g = s.g;
   const i64 left = g.padding.left;
@@ -111,55 +115,28 @@ SVERTKA_CONV_INLINE void col2im_three(const Setup& s, const T* d, i64 ncp, i64 o
     const i32 iw = s.colmap[ow * 3 + j];
     if (iw >= 0) drow[iw] += d[j * ncp + ow];
   };
-  // vectors from ow: input columns 2·ow + 1 − left .. 2·ow + 16 − left in [0, W), ow + 8 < ow1
+  // vectors over [lo, e): 2·ow + 1 − left ≥ 0 and 2·ow + 2 − left ≤ W − 1
   const i64 lo = std::clamp<i64>(left <= 1 ? 0 : ceil_div(left - 1, i64{2}), ow0, ow1);
-  const i64 room = g.W - 17 + left;  // the last vector starts at room / 2 at most
-  const i64 hi = room < 0 ? lo : std::clamp<i64>(std::min(ow1 - 1, room / 2 + 8), lo, ow1);  // (ow + 8 ≤ hi)
-  i64 ow = ow0;
-  for (; ow < lo; ++ow)
-    for (i64 j = 0; j < 3; ++j) tap(ow, j);
-  if (ow + 8 <= hi) {
-    tap(ow, 0);
-    for (; ow + 8 <= hi; ow += 8) add3(drow + 2 * ow + 1 - left, d + ow);
-    // taps 1 and 2 of the columns left, tap 0 of those after the first of them
-    for (i64 o = ow; o < ow1; ++o) {
-      if (o > ow) tap(o, 0);
-      tap(o, 1), tap(o, 2);
-    }
-    return;
+  i64 e;
+  if constexpr (Step == 16) {
+    e = std::clamp<i64>((g.W + left - 1) / 2, lo, ow1);
+  } else {  // whole vectors: input columns up to 2·ow + 16 − left in [0, W), ow + 8 < ow1
+    const i64 room = g.W - 17 + left;  // the last vector starts at room / 2 at most
+    const i64 hi = room < 0 ? lo : std::clamp<i64>(std::min(ow1 - 1, room / 2 + 8), lo, ow1);
+    e = lo + (hi - lo) / Step * Step;
   }
-  for (; ow < ow1; ++ow)
-    for (i64 j = 0; j < 3; ++j) tap(ow, j);
-}
-
-// col2im_three on AVX-512 (float): 16 output columns a vector and the columns left at the end of
-// the run through masks (Avx512::add_interleaved3_n), every column whose taps 1 and 2 land in the
-// image; only the columns before those, and after them in a run that reaches the right padding,
-// one tap at a time. strided_3x3's rows of 28 output columns took 3 vectors of 8 and 13 single
-// taps; now 2 vectors and one tap.
-template <class T>
-SVERTKA_CONV_INLINE void col2im_three_wide(const Setup& s, const T* d, i64 ncp, i64 ow0, i64 ow1, T* drow) {
-  const Conv2dGeometry& g = s.g;
-  const i64 left = g.padding.left;
-  auto tap = [&](i64 ow, i64 j) {
-    const i32 iw = s.colmap[ow * 3 + j];
-    if (iw >= 0) drow[iw] += d[j * ncp + ow];
-  };
-  // columns ow in [lo, hi): 2·ow + 1 − left ≥ 0 and 2·ow + 2 − left ≤ W − 1
-  const i64 lo = std::clamp<i64>(left <= 1 ? 0 : ceil_div(left - 1, i64{2}), ow0, ow1);
-  const i64 hi = std::clamp<i64>((g.W + left - 1) / 2, lo, ow1);
   i64 ow = ow0;
   for (; ow < lo; ++ow)
     for (i64 j = 0; j < 3; ++j) tap(ow, j);
-  if (lo < hi) {
+  if (lo < e) {
     tap(lo, 0);
-    // tap 0 of the column after each, while that column is in the run (it lands on tap 2's pixel)
-    for (; ow < hi; ow += 16) {
-      const i64 n = std::min<i64>(16, hi - ow);
-      Avx512::add_interleaved3_n(drow + 2 * ow + 1 - left, d + ow, ncp, n, std::min<i64>(n, ow1 - ow - 1));
+    for (; ow < e; ow += Step) {
+      const i64 n = std::min(Step, e - ow);
+      add3(drow + 2 * ow + 1 - left, d + ow, n, std::min(n, ow1 - ow - 1));
     }
-    for (ow = hi; ow < ow1; ++ow) {
-      if (ow > hi) tap(ow, 0);
+    // taps 1 and 2 of the columns left, tap 0 of those after the first of them
+    for (ow = e; ow < ow1; ++ow) {
+      if (ow > e) tap(ow, 0);
       tap(ow, 1), tap(ow, 2);
     }
     return;
@@ -168,12 +145,6 @@ SVERTKA_CONV_INLINE void col2im_three_wide(const Setup& s, const T* d, i64 ncp, 
     for (i64 j = 0; j < 3; ++j) tap(ow, j);
 }
 
-// The col2im of a block at horizontal stride ST (2 or 4) with taps 1 apart (AlexNet's first layer,
-// downsampling layers) for input channel ci, whose rows of D start at dcol: for each filter row r
-// and run of the block in one output row, the taps s = ST·a .. ST·a + ST − 1 of 8 consecutive output
-// columns land on 8·ST consecutive input columns (ow·ST + s − left), so Isa::add_interleaved2 / 4
-// adds them as whole vectors where all of them lie in the image; the other columns go one by one
-// through the column map (3 taps at stride 2: col2im_three). dx row through the row map.
 // A block's columns cut at the output rows: image n, output row oh, output columns [ow0, ow1), the
 // first of them block column j.
 struct Run {
@@ -206,11 +177,11 @@ SVERTKA_CONV_INLINE void col2im_strided(const Setup& s, const T* dcol, i64 ncp, 
       T* drow = plane + ih * g.W;
       const T* d = dcol + r * S * ncp + u->j - ow0;  // d[s·ncp + ow]
       if (ST == 2 && S == 3) {  // (constant ST)
-        if constexpr (std::is_same_v<Isa, Avx512> && std::is_same_v<T, float>) {
-          col2im_three_wide(s, d, ncp, ow0, ow1, drow);
-          continue;
-        }
-        col2im_three(s, d, ncp, ow0, ow1, drow, [&](T* p, const T* v) { Isa::add_interleaved3(p, v, ncp); });
+        if constexpr (std::is_same_v<Isa, Avx512> && std::is_same_v<T, float>)
+          col2im_three<16>(s, d, ncp, ow0, ow1, drow,
+                           [&](T* p, const T* v, i64 n, i64 next) { Avx512::add_interleaved3_n(p, v, ncp, n, next); });
+        else
+          col2im_three<8>(s, d, ncp, ow0, ow1, drow, [&](T* p, const T* v, i64, i64) { Isa::add_interleaved3(p, v, ncp); });
         continue;
       }
       for (i64 a = 0; a < S; a += ST) {
