@@ -359,14 +359,17 @@ struct Avx512 : Avx2 {
     }
   }
 
+  // The mask of the first k of 16 lanes (none for k ≤ 0)
+  SVERTKA_CONV_AVX512_INLINE static __mmask16 first16(i64 k) {
+    return static_cast<__mmask16>(k >= 16 ? 0xffffu : k <= 0 ? 0u : (1u << k) - 1);
+  }
   // dst[2i] += d[ld + i], dst[2i + 1] += d[2·ld + i] + (i < next ? d[i + 1] : 0) for i < n ≤ 16,
   // next ≤ n: Avx2::add_interleaved3 over 16 output columns, and over the n < 16 left at the end
   // of a run through masks (neither d nor dst is touched past them), where that one stops at 8
   // whole columns and leaves the rest to one tap at a time.
   SVERTKA_CONV_AVX512 static void add_interleaved3_n(float* dst, const float* d, i64 ld, i64 n, i64 next) {
-    const auto lanes = [](i64 k) { return static_cast<__mmask16>(k >= 16 ? 0xffffu : (1u << k) - 1); };
-    const __m512 v1 = _mm512_maskz_loadu_ps(lanes(n), d + ld);
-    const __m512 v2 = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes(n), d + 2 * ld), _mm512_maskz_loadu_ps(lanes(next), d + 1));
+    const __m512 v1 = _mm512_maskz_loadu_ps(first16(n), d + ld);
+    const __m512 v2 = _mm512_add_ps(_mm512_maskz_loadu_ps(first16(n), d + 2 * ld), _mm512_maskz_loadu_ps(first16(next), d + 1));
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     const __m512 a = _mm512_permutex2var_ps(v1, lo, v2), b = _mm512_permutex2var_ps(v1, hi, v2);
@@ -375,7 +378,7 @@ struct Avx512 : Avx2 {
       _mm512_storeu_ps(dst + 16, _mm512_add_ps(_mm512_loadu_ps(dst + 16), b));
       return;
     }
-    const __mmask16 ma = lanes(2 * n), mb = lanes(2 * n - 16);
+    const __mmask16 ma = first16(2 * n), mb = first16(2 * n - 16);
     _mm512_mask_storeu_ps(dst, ma, _mm512_add_ps(_mm512_maskz_loadu_ps(ma, dst), a));
     if (n > 8) _mm512_mask_storeu_ps(dst + 16, mb, _mm512_add_ps(_mm512_maskz_loadu_ps(mb, dst + 16), b));
   }
@@ -389,16 +392,15 @@ struct Avx512 : Avx2 {
   SVERTKA_CONV_AVX512 static void split_phases(const float* row, i64 W, i64 left, i64 Q, i64 L, float* d, i64 plane) {
     static_assert(SW == 2 || SW == 4);
     constexpr i64 span = 16 * SW;
-    const auto lanes = [](i64 k) { return static_cast<__mmask16>(k >= 16 ? 0xffffu : k <= 0 ? 0u : (1u << k) - 1); };
     for (i64 j0 = 0; j0 < L; j0 += 16) {
       const i64 w0 = SW * j0 - left;  // window lane u: input column w0 + u, padded column SW·j0 + u
       const i64 lo = std::max<i64>(0, -w0), hi = std::min({span, W - w0, Q - SW * j0});
       __m512 v[SW];
       for (int k = 0; k < SW; ++k) {
-        const __mmask16 m = static_cast<__mmask16>(lanes(hi - 16 * k) & ~lanes(lo - 16 * k));
+        const __mmask16 m = static_cast<__mmask16>(first16(hi - 16 * k) & ~first16(lo - 16 * k));
         v[k] = m ? _mm512_maskz_loadu_ps(m, row + w0 + 16 * k) : _mm512_setzero_ps();
       }
-      const __mmask16 out = lanes(L - j0);
+      const __mmask16 out = first16(L - j0);
       for (int b = 0; b < SW; ++b) {
         __m512 p;
         if constexpr (SW == 2) {
