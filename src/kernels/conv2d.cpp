@@ -161,7 +161,8 @@ template Conv2dAlgo choose_forward<double>(const Conv2dGeometry&);
 
 template <class T>
 Conv2dAlgo choose_data(const Conv2dGeometry& g) {
-  if (g.algo == Conv2dAlgo::winograd) return winograd::applies(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
+  if (g.algo == Conv2dAlgo::winograd)
+    return winograd::applies(g) || winograd::halves_data(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
   const Conv2dAlgo a = choose(g);
   // With padding other than zeros, through the gradient of the padded input (since then, of at
   // most (r − 1)·dilation, on the input's pixels plus the padded frame). On AVX2 (2 threads)
@@ -172,6 +173,22 @@ Conv2dAlgo choose_data(const Conv2dGeometry& g) {
   // dilated rows were split value by value; with the vector split, 2x (Zen 5, 2 threads: 3.4
   // against 6.9 ms)
   if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g))
+    return Conv2dAlgo::winograd;
+  // A 3 × 3 layer at stride 2 through the adjoint of F(4 × 4, 3 × 3) at stride 2 (winograd::halves_data:
+  // 81 products per 8 × 8 pixels of ∂L/∂x instead of 144) from 32 × 32 inputs, 256 tiles of 8 × 8,
+  // 32 channels and 64 filters per group, up to 131072 channel-filter pairs. On AVX-512 at 2 threads
+  // (Zen 4, best of 40, two alternating runs each) against the GEMM path: strided_3x3 (16 images,
+  // 64 → 128 channels, 56 × 56) 7.0-7.3 against 9.1-9.2 ms, 8 images of 64 → 256 7.2 against 9.0,
+  // of 128 → 256 14.1-14.3 against 18.0-18.1, of 256 → 256 28.1-28.2 against 37.0-37.2, of 64 → 64
+  // 1.91-1.94 against 2.44-2.45; padding 0 and 2 7.9-8.2 and 7.9-8.2 against 9.2-9.4 and 10.6-10.7;
+  // 16 images of 32 × 32, 64 → 64, 1.55-1.59 against 1.72-1.73; of 64 × 64, 32 → 64, 2.99-3.05
+  // against 3.20-3.27. Level or slower: 4 images of 56 × 56 (196 tiles: 2.37-2.39 against 2.40),
+  // 16 channels (64 × 64, 16 → 32: 1.02 against 0.88), 28 × 28 inputs (32 images of 64 → 128:
+  // 5.03-5.04 against 4.87-4.90; 4 of 512 → 512: 23.7-24.6 against 22.4-22.5)
+  if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && std::is_same_v<T, float> &&
+      isa() == Conv2dIsa::avx512 && winograd::halves_data(g) && g.H >= 32 && g.W >= 32 &&
+      g.N * ceil_div(g.H, i64{8}) * ceil_div(g.W, i64{8}) >= 256 && g.C / g.groups >= 32 && g.K / g.groups >= 64 &&
+      g.C / g.groups * (g.K / g.groups) <= 131072)
     return Conv2dAlgo::winograd;
   // Filter-lanes shapes (a few filters over a shallow depth) at stride and dilation 1: the image
   // lanes of conv2d_images.cpp on AVX-512 (lenet_c2 on Zen 5, best of 200 in alternating runs:

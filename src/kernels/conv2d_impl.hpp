@@ -143,6 +143,9 @@ bool splits_phases(const Conv2dGeometry& g);
 // Whether the forward pass is a 3 × 3 filter at stride 2 without dilation, which runs through
 // F(4 × 4, 3 × 3) at stride 2 (Wino<3, 4, 2>: 81 products per 4 × 4 outputs instead of 144).
 bool halves(const Conv2dGeometry& g);
+// Whether its data gradient runs through the adjoint transform (Adjoint<F>, 81 products per 8 × 8
+// pixels of ∂L/∂x): zero padding of at most 2 above and left, both even or both odd.
+bool halves_data(const Conv2dGeometry& g);
 // Whether its data gradient is a convolution of gY on the input's pixels alone (padding of at most
 // (r − 1)·dilation per side; in a mode other than zeros followed by the sums of the padded frame's
 // pixels, added to their sources), not on the whole padded input followed by a fold of its borders.

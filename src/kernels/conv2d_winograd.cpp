@@ -45,6 +45,7 @@ struct Ctx {
   i64 tiles, kc;    // filter tiles of mr per group; depth chunk
   bool accumulate;  // y += the result (the data gradient) instead of y = it
   i64 per = 0;      // when not 0: the items' tiles run over all images, `per` an image (one phase)
+  i64 oh = 0, ow = 0;  // the stride-2 data gradient's first row and column of gY (adjoint_task)
 };
 
 // Aᵀ M A plus the bias for the tiles whose products are at p (position ξ at p + ξ·ms), as scalars
@@ -86,25 +87,56 @@ SVERTKA_CONV_INLINE void interleave(V<double> a, V<double> b, V<double>& lo, V<d
   lo = __builtin_shufflevector(a, b, 0, 4, 1, 5);
   hi = __builtin_shufflevector(a, b, 2, 6, 3, 7);
 }
-// One output row of VL tiles whose column q is v[q]: p[M·l + q] (=, or += when acc) v[q][l].
+// One output row of VL tiles whose column q is v[q], as M vectors of consecutive columns (M = 2, 4
+// or 8): out[h] holds columns h·VL .. h·VL + VL − 1 of the row, column M·l + q being v[q][l]. Pairs
+// (v[q], v[q + M/2]) interleaved, then each half of the results the same way: for M = 4,
+// (v0, v2) and (v1, v3), then the two results, v0[l], v1[l], v2[l], v3[l].
+template <int M, class T>
+SVERTKA_CONV_INLINE void tile_columns(const V<T>* v, V<T>* out) {
+  if constexpr (M == 1) {
+    out[0] = v[0];
+  } else {
+    V<T> lo[M / 2], hi[M / 2];
+#pragma GCC unroll 4
+    for (int q = 0; q < M / 2; ++q) interleave(v[q], v[q + M / 2], lo[q], hi[q]);
+    tile_columns<M / 2, T>(lo, out);
+    tile_columns<M / 2, T>(hi, out + M / 2);
+  }
+}
+// p[M·l + q] (=, or += when acc) v[q][l] for the row's first n columns (n ≤ M·VL), from registers
+// (a row's last tiles went through a buffer before, whose reloads straddled two of its vector
+// stores and waited for them to retire).
+template <int M, class T>
+SVERTKA_CONV_INLINE void store_tiles(T* p, const V<T>* v, i64 n, bool acc) {
+  constexpr i64 vl = VL<T>, half = vl / 2;
+  typedef T H __attribute__((vector_size(sizeof(V<T>) / 2), aligned(alignof(T))));
+  V<T> out[M];
+  tile_columns<M, T>(v, out);
+#pragma GCC unroll 8
+  for (int h = 0; h < M; ++h, p += vl, n -= vl) {
+    if (n >= vl) {
+      put(p, out[h], acc);
+      continue;
+    }
+    i64 l = 0;
+    if (n >= half) {  // the lower half as one vector
+      H lo;
+      __builtin_memcpy(&lo, &out[h], sizeof lo);
+      if (acc) {
+        H o;
+        __builtin_memcpy(&o, p, sizeof o);
+        lo = o + lo;
+      }
+      __builtin_memcpy(p, &lo, sizeof lo);
+      l = half;
+    }
+    for (; l < n; ++l) p[l] = acc ? p[l] + out[h][l] : out[h][l];
+    return;
+  }
+}
 template <int M, class T>
 SVERTKA_CONV_INLINE void store_tiles(T* p, const V<T>* v, bool acc) {
-  constexpr i64 vl = VL<T>;
-  V<T> lo, hi;
-  if constexpr (M == 2) {
-    interleave(v[0], v[1], lo, hi);
-    put(p, lo, acc), put(p + vl, hi, acc);
-  } else {
-    static_assert(M == 4);
-    // (v0, v2) and (v1, v3) interleaved, then the two results: v0[l], v1[l], v2[l], v3[l]
-    V<T> lo02, hi02, lo13, hi13;
-    interleave(v[0], v[2], lo02, hi02);
-    interleave(v[1], v[3], lo13, hi13);
-    interleave(lo02, lo13, lo, hi);
-    put(p, lo, acc), put(p + vl, hi, acc);
-    interleave(hi02, hi13, lo, hi);
-    put(p + 2 * vl, lo, acc), put(p + 3 * vl, hi, acc);
-  }
+  store_tiles<M>(p, v, M * VL<T>, acc);
 }
 
 // c[i][0 .. 2·VL) (=, or += when acc) Σ_k a[k·mr + i] · b[k·2·VL + ·] for the first M of a tile's
@@ -130,6 +162,51 @@ SVERTKA_CONV_INLINE void micro_rows(i64 kc, const T* a, i64 mr, const T* b, T* c
   for (int i = 0; i < M; ++i) {
     put(c + i * ldc, s[i][0], acc);
     put(c + i * ldc + vl, s[i][1], acc);
+  }
+}
+
+// Channel ci's transformed values of a block (position ξ of its tile column q at tmp[ξ·ts + q])
+// into the micro-kernel's B panels: v[ξ·vs + panel·ps + ci·NR + lane].
+template <int XI, class T>
+SVERTKA_CONV_INLINE void to_panels(const T* tmp, i64 ts, i64 np, i64 ci, T* v, i64 vs, i64 ps) {
+  constexpr i64 nr = NR<T>, vl = VL<T>;
+  for (i64 xi = 0; xi < XI; ++xi)
+    for (i64 q = 0; q < np; ++q)
+#pragma GCC unroll 4
+      for (i64 l = 0; l < nr; l += vl) store(v + xi * vs + q * ps + ci * nr + l, load(tmp + xi * ts + q * nr + l));
+}
+
+// The α² products of a block of np panels of tiles, group gi: m[ξ·ms + filter row·ncp + tile] =
+// Σ_c U_pair(ξ)[filter row][c] · v[ξ·vs + panel·ps + c·NR + lane], in depth chunks of c.kc.
+template <int A, int D, class Isa, class T>
+SVERTKA_CONV_INLINE void block_products(const Ctx<T>& c, i64 gi, const T* v, i64 vs, i64 ps, i64 np, T* m, i64 ms) {
+  const Setup& s = *c.s;
+  constexpr i64 nr = NR<T>, mr = Isa::mr;
+  constexpr int XI = A * A;
+  const i64 Cg = s.Cg, rows = c.tiles * mr, ncp = np * nr;
+  const T* u = c.u + gi * D * D * rows * Cg;
+  // on AVX2, a last tile of filters with at most 4 rows in use runs on 2 or 4 rows
+  const i64 last = s.Kg - (c.tiles - 1) * mr;
+  const i64 full = std::is_same_v<Isa, Avx2> && last <= 4 ? c.tiles - 1 : c.tiles;
+  for (i64 c0 = 0; c0 < Cg; c0 += c.kc) {
+    const i64 kc = std::min(c.kc, Cg - c0);
+    for (i64 xi = 0; xi < XI; ++xi) {
+      const i64 ux = weight_pair<A, D>(xi);
+      for (i64 q = 0; q < np; q += Isa::panels) {
+        for (i64 ti = 0; ti < full; ++ti)
+          Isa::micro(kc, u + (ux * rows + ti * mr) * Cg + c0 * mr, v + xi * vs + q * ps + c0 * nr, ps,
+                     std::min(Isa::panels, np - q), m + xi * ms + ti * mr * ncp + q * nr, ncp, c0 > 0);
+        if (full < c.tiles) {
+          const T* a = u + (ux * rows + full * mr) * Cg + c0 * mr;
+          const T* b = v + xi * vs + q * ps + c0 * nr;
+          T* cm = m + xi * ms + full * mr * ncp + q * nr;
+          if (last <= 2)
+            micro_rows<2>(kc, a, mr, b, cm, ncp, c0 > 0);
+          else
+            micro_rows<4>(kc, a, mr, b, cm, ncp, c0 > 0);
+        }
+      }
+    }
   }
 }
 
@@ -185,37 +262,10 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
       const T* xc = c.x + (n * g.C + gi * Cg + ci) * s.HW;
       transform_plane<R, M, T, SD>(s, seg, xc, ci + 1 < Cg ? xc + s.HW : nullptr, len, split, pad, tmp + off, ts);
     }
-    for (i64 xi = 0; xi < XI; ++xi)
-      for (i64 q = 0; q < np; ++q)
-#pragma GCC unroll 4
-        for (i64 l = 0; l < nr; l += vl) store(v + xi * vs + q * ps + ci * nr + l, load(tmp + xi * ts + q * nr + l));
+    to_panels<XI>(tmp, ts, np, ci, v, vs, ps);
   }
   // the α² products
-  constexpr int D = distinct_rows<R, M, SD>();
-  const T* u = c.u + gi * D * D * rows * Cg;
-  // on AVX2, a last tile of filters with at most 4 rows in use runs on 2 or 4 rows
-  const i64 last = s.Kg - (c.tiles - 1) * mr;
-  const i64 full = std::is_same_v<Isa, Avx2> && last <= 4 ? c.tiles - 1 : c.tiles;
-  for (i64 c0 = 0; c0 < Cg; c0 += c.kc) {
-    const i64 kc = std::min(c.kc, Cg - c0);
-    for (i64 xi = 0; xi < XI; ++xi) {
-      const i64 ux = weight_pair<A, D>(xi);
-      for (i64 q = 0; q < np; q += Isa::panels) {
-        for (i64 ti = 0; ti < full; ++ti)
-          Isa::micro(kc, u + (ux * rows + ti * mr) * Cg + c0 * mr, v + xi * vs + q * ps + c0 * nr, ps,
-                     std::min(Isa::panels, np - q), m + xi * ms + ti * mr * ncp + q * nr, ncp, c0 > 0);
-        if (full < c.tiles) {
-          const T* a = u + (ux * rows + full * mr) * Cg + c0 * mr;
-          const T* b = v + xi * vs + q * ps + c0 * nr;
-          T* cm = m + xi * ms + full * mr * ncp + q * nr;
-          if (last <= 2)
-            micro_rows<2>(kc, a, mr, b, cm, ncp, c0 > 0);
-          else
-            micro_rows<4>(kc, a, mr, b, cm, ncp, c0 > 0);
-        }
-      }
-    }
-  }
+  block_products<A, distinct_rows<R, M, SD>(), Isa>(c, gi, v, vs, ps, np, m, ms);
   // output transform, image by image of the block, on vectors of VL tiles along each tile row:
   // stored as vectors where all their M·VL columns lie in the output (rows past its last left out),
   // else value by value (dilated rows and each row's last tiles)
@@ -279,6 +329,199 @@ SVERTKA_CONV_INLINE void forward43s2_task(const void* c, i64 t) {
   forward_task<3, 4, Isa, T, 2>(c, t);
 }
 SVERTKA_CONV_ENTRIES(forward43s2_task)
+
+// The data gradient of a 3 × 3 layer at stride 2 (zero padding of 0-2 above and left, both even or
+// both odd; winograd::halves_data) through Adjoint<F>: tiles of 8 × 8 pixels of ∂L/∂x from 5 × 5
+// values of gY, tiles 4 apart in gY (its rows split 4 ways), 81 products per tile, filter and
+// channel. The block's structure is forward_task's at stride 2 (blocks over the images, the same
+// products and panels) on the transposed geometry of the Setup: its C the layer's filters (gY's
+// channels), its K the layer's channels, H × W gY's size and Ho × Wo ∂L/∂x's; c.oh, c.ow the
+// first gY row and column of tile (0, 0), ⌊(padding − 1) / 2⌋ (−1 or 0).
+
+// src[c + l] in lane l, zero where c + l lies outside [0, n): one load and a permutation of lanes
+// when the row holds a whole vector.
+template <class T>
+SVERTKA_CONV_INLINE V<T> row_vector(const T* src, i64 c, i64 n) {
+  constexpr i64 vl = VL<T>;
+  if (c >= 0 && c + vl <= n) return load(src + c);
+  if (c >= n || c + vl <= 0) return V<T>{};
+  using I = typename LaneIndex<T>::I;
+  I iota;
+#pragma GCC unroll 8
+  for (int l = 0; l < vl; ++l) iota[l] = l;
+  if (n < vl) {
+    V<T> r{};
+    for (i64 l = std::max<i64>(0, -c); l < vl && c + l < n; ++l) r[l] = src[c + l];
+    return r;
+  }
+  const i64 base = std::clamp<i64>(c, 0, n - vl);
+  const I pos = iota + static_cast<typename LaneIndex<T>::E>(c);
+  const V<T> r = __builtin_shuffle(load(src + base), iota + static_cast<typename LaneIndex<T>::E>(c - base));
+  return pos >= 0 && pos < static_cast<typename LaneIndex<T>::E>(n) ? r : V<T>{};
+}
+
+// Bᵀ D B of VL tiles of one tile row from tile j, whose 5 gY rows rows[a] are split 4 ways by
+// column (`len` values each): value ξ of tile j + l goes to dst[ξ·ds + l].
+template <int F, class T>
+SVERTKA_CONV_INLINE void adjoint_input_tiles(const T* const* rows, i64 len, i64 j, T* dst, i64 ds) {
+  using W = Adjoint<F>;
+  V<T> t[5][9];
+#pragma GCC unroll 5
+  for (int a = 0; a < 5; ++a) {
+    V<T> d[5];
+#pragma GCC unroll 5
+    for (int b = 0; b < 5; ++b) d[b] = load(rows[a] + (b % 4) * len + j + b / 4);
+    W::bt(d, t[a]);
+  }
+#pragma GCC unroll 9
+  for (int b = 0; b < 9; ++b) {
+    V<T> col[5], out[9];
+#pragma GCC unroll 5
+    for (int a = 0; a < 5; ++a) col[a] = t[a][b];
+    W::bt(col, out);
+#pragma GCC unroll 9
+    for (int a = 0; a < 9; ++a) store(dst + (a * 9 + b) * ds, out[a]);
+  }
+}
+
+// The input transform of the tiles of `it` in gY plane x (as transform_plane): the gY rows of its
+// tile rows split 4 ways, from column ow (−1: a zero before column 0, or 0; zero past the plane),
+// then the tiles.
+template <int F, class T>
+SVERTKA_CONV_INLINE void adjoint_plane(const Setup& s, const Item& it, const T* x, i64 oh, i64 ow, i64 len, T* parts,
+                                       T* dst, i64 ds) {
+  constexpr i64 vl = VL<T>;
+  const auto& g = s.g;
+  const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = 4 * (th1 - th0) + 1;
+  for (i64 u = 0; u < nrows; ++u) {
+    const i64 r = 4 * th0 + oh + u;
+    T* d = parts + u * 4 * len;
+    if (r < 0 || r >= g.H) {
+      std::fill_n(d, 4 * len, T(0));
+      continue;
+    }
+    // split in registers from the row's own vectors (in place, split<4> took the 28 columns of a
+    // row of strided_3x3 one by one; through a zero-padded copy its loads waited on the copy's
+    // stores)
+    const T* src = x + r * g.W;
+    for (i64 u0 = 0; u0 < len; u0 += vl) {
+      V<T> v[4], ph[4];
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) v[k] = row_vector(src, 4 * u0 + ow + k * vl, g.W);
+      deinterleave<4, T>(v, ph);
+#pragma GCC unroll 4
+      for (int e = 0; e < 4; ++e) store(d + e * len + u0, ph[e]);
+    }
+  }
+  for (i64 th = th0; th < th1; ++th) {
+    const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
+    const T* rows[5];
+    for (int a = 0; a < 5; ++a) rows[a] = parts + (4 * (th - th0) + a) * 4 * len;
+    for (i64 j = a0 - th * it.tw, col = a0 - it.t0; j < a1 - th * it.tw; j += vl, col += vl)
+      adjoint_input_tiles<F, T>(rows, len, j, dst + col, ds);
+  }
+}
+
+// Aᵀ M A of VL tiles whose products are at p (position ξ at p + ξ·ms), added to the first nrow
+// rows yr[i] + col0 of ∂L/∂x, ncol columns: the even part of each column first (F(4, 2)'s Aᵀ down
+// the column), then each row of 8 pixels across.
+template <int F, class T>
+SVERTKA_CONV_INLINE void adjoint_output_tiles(const T* p, i64 ms, T* const* yr, i64 nrow, i64 col0, i64 ncol) {
+  using W = Adjoint<F>;
+  V<T> e[4][9];
+#pragma GCC unroll 9
+  for (int b = 0; b < 9; ++b) {
+    V<T> m[5], r[4];
+#pragma GCC unroll 5
+    for (int a = 0; a < 5; ++a) m[a] = load(p + (a * 9 + b) * ms);
+    Wino<3, 4, 2>::even_at(m, r);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) e[j][b] = r[j];
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    if (i >= nrow) return;
+    V<T> row[9], y[8];
+    if (i % 2 == F) {  // an even pixel row: e[i / 2]; an odd one: position row 5 + i / 2 as it is
+#pragma GCC unroll 9
+      for (int b = 0; b < 9; ++b) row[b] = e[i / 2][b];
+    } else {
+#pragma GCC unroll 9
+      for (int b = 0; b < 9; ++b) row[b] = load(p + ((5 + i / 2) * 9 + b) * ms);
+    }
+    W::at(row, y);
+    store_tiles<8>(yr[i] + col0, y, ncol, true);
+  }
+}
+
+template <int F, class Isa, class T>
+SVERTKA_CONV_INLINE void adjoint_task(const void* vctx, i64 t) {
+  const auto& c = *static_cast<const Ctx<T>*>(vctx);
+  const Setup& s = *c.s;
+  const auto& g = s.g;
+  constexpr i64 nr = NR<T>, vl = VL<T>, mr = Isa::mr;
+  constexpr int XI = 81;
+  const Item& blk = c.items[t % c.ni];
+  const i64 gi = t / c.ni;
+  const i64 nt = blk.t1 - blk.t0, np = ceil_div(nt, nr), ncp = np * nr, Cg = s.Cg, rows = c.tiles * mr;
+  const i64 n0 = blk.t0 / c.per, n1 = (blk.t1 - 1) / c.per + 1;
+  auto segment = [&](i64 n, i64& off) {  // the part of the block in image n, at block column off
+    Item seg = blk;
+    const i64 a = std::max(blk.t0, n * c.per), b = std::min(blk.t1, (n + 1) * c.per);
+    seg.t0 = a - n * c.per, seg.t1 = b - n * c.per, off = a - blk.t0;
+    return seg;
+  };
+  // split rows: 4 parts of `len` values (a tile row's last vector reads up to vl + 1 past its last
+  // tile); per ξ: B panels, products (as forward_task)
+  const i64 len = round_up(blk.tw + 1 + vl, vl);
+  const i64 nrows = 4 * std::min(blk.th, ceil_div(nt, blk.tw) + 1) + 1;
+  const i64 ps = Cg * nr, vs = spread<T>(Cg * ncp), ms = spread<T>(rows * ncp), ts = ncp + vl;
+  Workspace& ws = workspace();
+  T* v = ws.task_b.get<T>(XI * vs);
+  T* m = ws.task_c.get<T>(XI * ms + vl);
+  std::fill_n(m + XI * ms, vl, T(0));
+  T* split = ws.task_a.get<T>(nrows * 4 * len + XI * ts);
+  T* tmp = split + nrows * 4 * len;
+  for (i64 xi = 0; xi < XI; ++xi) std::fill(tmp + xi * ts + nt, tmp + (xi + 1) * ts, T(0));
+  for (i64 ci = 0; ci < Cg; ++ci) {
+    for (i64 n = n0; n < n1; ++n) {
+      i64 off;
+      const Item seg = segment(n, off);
+      adjoint_plane<F>(s, seg, c.x + (n * g.C + gi * Cg + ci) * s.HW, c.oh, c.ow, len, split, tmp + off, ts);
+    }
+    to_panels<XI>(tmp, ts, np, ci, v, vs, ps);
+  }
+  block_products<9, 6, Isa>(c, gi, v, vs, ps, np, m, ms);
+  // output transform, added to ∂L/∂x: channel by channel, image by image of the block, along each
+  // tile row in vectors of VL tiles (the last one up to the row's last tile and column)
+  for (i64 k = 0; k < s.Kg; ++k)
+    for (i64 n = n0; n < n1; ++n) {
+      i64 off;
+      const Item it = segment(n, off);
+      const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1;
+      T* xk = c.y + (n * g.K + gi * s.Kg + k) * s.P;
+      for (i64 th = th0; th < th1; ++th) {
+        const i64 a0 = std::max(it.t0, th * it.tw), a1 = std::min(it.t1, (th + 1) * it.tw);
+        const i64 i0 = 8 * th, nrow = std::min<i64>(8, g.Ho - i0);
+        T* yr[8];
+        for (i64 i = 0; i < 8; ++i) yr[i] = xk + (i0 + std::min(i, nrow - 1)) * g.Wo;
+        const i64 j0 = a0 - th * it.tw, j1 = a1 - th * it.tw;
+        const T* mk = m + k * ncp + off + (a0 - it.t0) - j0;  // tile j of this row at mk[j]
+        for (i64 j = j0; j < j1; j += vl)
+          adjoint_output_tiles<F>(mk + j, ms, yr, nrow, 8 * j, std::min(8 * std::min(vl, j1 - j), g.Wo - 8 * j));
+      }
+    }
+}
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void adjoint0_task(const void* c, i64 t) {
+  adjoint_task<0, Isa, T>(c, t);
+}
+template <class Isa, class T>
+SVERTKA_CONV_INLINE void adjoint1_task(const void* c, i64 t) {
+  adjoint_task<1, Isa, T>(c, t);
+}
+SVERTKA_CONV_ENTRIES(adjoint0_task)
+SVERTKA_CONV_ENTRIES(adjoint1_task)
 
 // The filter transform G w Gᵀ of `weight_lanes` filters side by side (task: group gi, filters
 // [k0, k0 + weight_lanes) of the group's rows, those past Kg zero) for every channel, into u as run
@@ -358,6 +601,31 @@ void run(const Setup& s, const T* x, const T* w, bool flipped, const T* b, T* y,
   Ctx<T> c{&s, items, ni, x, u, b, y, tiles, balanced(Cg, depth_max, 1), accumulate};
   if (images) c.per = ceil_div(g.Ho, M) * ceil_div(g.Wo, M);
   run_tasks((images ? 1 : g.N) * s.G * ni, 2.0 * static_cast<double>(g.N * g.K * s.P * s.CRS), kern.fn, &c);
+}
+
+// The data gradient of a 3 × 3 layer at stride 2 through Adjoint<F> (adjoint_task), added to gx.
+template <class T>
+void backward_data_halves(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
+  Setup s{};  // the transposed geometry (no index maps: the task reads gY through c.oh, c.ow)
+  s.g = g;
+  s.g.C = g.K, s.g.K = g.C, s.g.H = g.Ho, s.g.W = g.Wo, s.g.Ho = g.H, s.g.Wo = g.W;
+  s.G = g.groups, s.Cg = g.K / g.groups, s.Kg = g.C / g.groups, s.RS = 9, s.CRS = s.Cg * 9;
+  s.HW = g.Ho * g.Wo, s.CHW = g.K * s.HW, s.P = g.H * g.W;
+  const Kernel kern = g.padding.top % 2 ? pick_adjoint1_task<T>() : pick_adjoint0_task<T>();
+  const i64 mr = kern.mr, tiles = ceil_div(s.Kg, mr), rows = tiles * mr;
+  // u[gi][pair of G's distinct rows][c][k] as in run, from the filters turned by 180°
+  T* u = workspace().call_a.get<T>(s.G * 36 * rows * s.Cg);
+  const WeightCtx<T> wc{&s, w, true, u, mr, rows};
+  const i64 chunks = ceil_div(rows, weight_lanes);
+  run_tasks(s.G * chunks, 2.0 * static_cast<double>(s.G * rows * s.Cg * 6 * 3 * 9), &weight_task<3, 4, T, 2>, &wc);
+  const i64 block = 48;  // tiles (64 and 32 were level or slower on strided_3x3)
+  const i64 ni = make_items(s.g, 8, block, NR<T>, nullptr, g.N);
+  Item* items = workspace().call_items.get<Item>(ni);
+  make_items(s.g, 8, block, NR<T>, items, g.N);
+  Ctx<T> c{&s, items, ni, gy, u, nullptr, gx, tiles, balanced(s.Cg, depth_max, 1), true};
+  c.per = ceil_div(g.H, i64{8}) * ceil_div(g.W, i64{8});
+  c.oh = g.padding.top == 0 ? -1 : (g.padding.top - 1) / 2, c.ow = g.padding.left == 0 ? -1 : (g.padding.left - 1) / 2;
+  run_tasks(s.G * ni, 2.0 * static_cast<double>(g.N * g.K * g.Ho * g.Wo * g.C / g.groups * 9), kern.fn, &c);
 }
 
 // The tile size m of the forward pass and data gradient by the layer's size: 4 from 16 × 16 outputs
@@ -482,6 +750,11 @@ bool halves(const Conv2dGeometry& g) {
   return g.stride.h == 2 && g.stride.w == 2 && g.R == 3 && g.S == 3 && g.dilation.h == 1 && g.dilation.w == 1;
 }
 
+bool halves_data(const Conv2dGeometry& g) {
+  const Padding2d& p = g.padding;
+  return halves(g) && g.mode == PadMode::zeros && p.top <= 2 && p.left <= 2 && p.top % 2 == p.left % 2;
+}
+
 bool applies(const Conv2dGeometry& g) {
   return g.stride.h == 1 && g.stride.w == 1 && g.R == g.S && (g.R == 3 || g.R == 5);
 }
@@ -524,6 +797,7 @@ void forward(const Setup& s, const T* x, const T* w, const T* b, T* y) {
 // thread), whose pixels are then added to their sources as the padding kernel's backward pass does.
 template <class T>
 void backward_data(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
+  if (halves_data(g)) return backward_data_halves(g, w, gy, gx);
   check_applies(g);
   Conv2dGeometry t = g;
   t.C = g.K, t.H = g.Ho, t.W = g.Wo, t.K = g.C;

@@ -115,6 +115,19 @@ struct Vec<double> {
 };
 template <class T>
 using V = typename Vec<T>::V;
+// The lane indices of V<T>, for permutations and masks.
+template <class T>
+struct LaneIndex;
+template <>
+struct LaneIndex<float> {
+  using E = std::int32_t;
+  typedef E I __attribute__((vector_size(32)));
+};
+template <>
+struct LaneIndex<double> {
+  using E = std::int64_t;
+  typedef E I __attribute__((vector_size(32)));
+};
 template <class T>
 inline constexpr i64 VL = static_cast<i64>(sizeof(V<T>) / sizeof(T));
 template <class T>
@@ -385,16 +398,52 @@ struct Wino<3, 4, 2> {
                                      {0, 1, 0}};
   template <class U>
   SVERTKA_CONV_INLINE static void bt(const U* d, U* t) {
-    const U e1 = d[2], e2 = d[4], e3 = d[6], p = e3 - e1;
-    t[0] = 2 * (d[0] - e2) + p, t[1] = 2 * e1 + e2 - e3, t[2] = 3 * e2 - 2 * e1 - e3, t[3] = p;
-    t[4] = 2 * (e1 - e3) - e2 + d[8];
+    const U e[5] = {d[0], d[2], d[4], d[6], d[8]};
+    even_bt(e, t);
     t[5] = d[1], t[6] = d[3], t[7] = d[5], t[8] = d[7];
   }
   template <class U>
   SVERTKA_CONV_INLINE static void at(const U* m, U* y) {
+    even_at(m, y);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) y[j] = y[j] + m[5 + j];
+  }
+  // F(4, 2)'s Bᵀ (5 values e → t[0 .. 5)) and Aᵀ (m[0 .. 5) → 4 values)
+  template <class U>
+  SVERTKA_CONV_INLINE static void even_bt(const U* e, U* t) {
+    const U p = e[3] - e[1];
+    t[0] = 2 * (e[0] - e[2]) + p, t[1] = 2 * e[1] + e[2] - e[3], t[2] = 3 * e[2] - 2 * e[1] - e[3], t[3] = p;
+    t[4] = 2 * (e[1] - e[3]) - e[2] + e[4];
+  }
+  template <class U>
+  SVERTKA_CONV_INLINE static void even_at(const U* m, U* y) {
     const U p = m[1] + m[2], q = m[1] - m[2];
-    y[0] = m[0] + p + m[3] + m[5], y[1] = q + 2 * m[3] + m[6], y[2] = p + 4 * m[3] + m[7];
-    y[3] = q + 8 * m[3] + m[4] + m[8];
+    y[0] = m[0] + p + m[3], y[1] = q + 2 * m[3], y[2] = p + 4 * m[3], y[3] = q + 8 * m[3] + m[4];
+  }
+};
+
+// The data gradient of a 3 × 3 filter at stride 2 in one direction: the padded input's pixel 2i
+// gets gY[i]·w0 + gY[i − 1]·w2 and pixel 2i + 1 gets gY[i]·w1. A tile of 8 pixels from padded pixel
+// q0 reads the 5 values d of gY from ⌊(q0 − 1) / 2⌋: its 4 even pixels are F(4, 2) on d with the
+// filter (w2, w0) (Wino<3, 4, 2>'s even part, the filter turned by 180°), its 4 odd pixels
+// d[j + 1 − F]·w1, F = q0 mod 2 (F = 1: the tile starts at an odd pixel). So 9 transformed values
+// again, the same G on the turned filter, and 81 products per 8 × 8 pixels instead of 144.
+template <int F>
+struct Adjoint {
+  static constexpr int a = 9;
+  template <class U>
+  SVERTKA_CONV_INLINE static void bt(const U* d, U* t) {
+    Wino<3, 4, 2>::even_bt(d, t);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) t[5 + j] = d[j + 1 - F];
+  }
+  // m[0 .. 9) → the tile's 8 pixels in order
+  template <class U>
+  SVERTKA_CONV_INLINE static void at(const U* m, U* y) {
+    U e[4];
+    Wino<3, 4, 2>::even_at(m, e);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) y[2 * j + F] = e[j], y[2 * j + 1 - F] = m[5 + j];
   }
 };
 

@@ -254,6 +254,14 @@ const Case winograd_cases[] = {
     {1, 300, 9, 10, 7, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
     {3, 3, 56, 56, 4, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
     {20, 2, 15, 16, 3, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+    // its data gradient (zero padding 0-2 above and left, of one parity: 8 × 8 pixels from 5 × 5
+    // values of ∂L/∂y; the cases above take it with padding 1 (tiles from an odd padded pixel), 2
+    // and 0 (from an even one, ∂L/∂y from row or column −1), in blocks over the images, cut tiles at
+    // the right and bottom edges): products as deep as 300 filters (two chunks); rows of 18 tiles (two
+    // vectors of 8 and 2); mixed parities (GEMM path)
+    {1, 3, 12, 13, 300, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+    {1, 2, 9, 140, 3, 3, 3, {2, 2}, {1, 1}, {2, 1, 2, 1}, 1},
+    {2, 3, 19, 18, 4, 3, 3, {2, 2}, {1, 1}, {1, 0, 2, 1}, 1},
 };
 
 // The filter-lanes forward pass through F(4, S) along the rows (float on AVX-512, stride and dilation
@@ -472,7 +480,27 @@ BOOST_AUTO_TEST_CASE(layers_of_3x3_at_stride_2_run_winograd_forward_on_avx512) {
     BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 8)) == wino) == avx512));  // 392 tiles
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 7)) != wino));   // 343 tiles
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 1})) != wino));  // stride 2 × 1
-    BOOST_TEST((sv::kernels::conv2d_backward_data_algorithm<float>(geom(64, 128, 56)) != wino));
+    // the data gradient through the adjoint transform (zero padding 0-2 above and left, of one parity)
+    // from 32 × 32 inputs, 256 tiles of 8 × 8, 32 channels and 64 filters per group, 131072 pairs
+    using sv::kernels::conv2d_backward_data_algorithm;
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 128, 56)) == wino) == avx512));  // strided_3x3
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(32, 64, 32)) == wino) == avx512));   // 256 tiles
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(256, 512, 56, {2, 2}, 1, 8)) == wino) == avx512));
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(512, 512, 56, {2, 2}, 1, 8)) != wino));  // 262144 pairs
+    BOOST_TEST((conv2d_backward_data_algorithm<double>(geom(64, 128, 56)) != wino));  // float only
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 128, 28, {2, 2}, 1, 32)) != wino));  // 28 × 28
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 4)) != wino));   // 196 tiles
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(16, 128, 56)) != wino));   // 16 channels
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 32, 56)) != wino));    // 32 filters
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 128, 56, {2, 1})) != wino));  // stride 2 × 1
+    auto padded = [&](sv::Padding2d p, sv::PadMode mode) {
+      return sv::ops::Conv2d{{.stride = {2, 2}, .padding = p, .pad_mode = mode}}.geometry({16, 64, 56, 56}, {128, 64, 3, 3});
+    };
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(padded({0, 1, 0, 1}, PadMode::zeros)) == wino) == avx512));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(padded({2, 2, 2, 0}, PadMode::zeros)) == wino) == avx512));
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(padded({1, 1, 2, 2}, PadMode::zeros)) != wino));  // parities
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(padded({3, 3, 3, 3}, PadMode::zeros)) != wino));  // padding 3
+    BOOST_TEST((conv2d_backward_data_algorithm<float>(padded({1, 1, 1, 1}, PadMode::reflect)) != wino));
     BOOST_TEST((sv::kernels::conv2d_backward_filter_algorithm<float>(geom(64, 128, 56)) != wino));
   });
 }
