@@ -338,28 +338,6 @@ SVERTKA_CONV_ENTRIES(forward43s2_task)
 // channels), its K the layer's channels, H × W gY's size and Ho × Wo ∂L/∂x's; c.oh, c.ow the
 // first gY row and column of tile (0, 0), ⌊(padding − 1) / 2⌋ (−1 or 0).
 
-// src[c + l] in lane l, zero where c + l lies outside [0, n): one load and a permutation of lanes
-// when the row holds a whole vector.
-template <class T>
-SVERTKA_CONV_INLINE V<T> row_vector(const T* src, i64 c, i64 n) {
-  constexpr i64 vl = VL<T>;
-  if (c >= 0 && c + vl <= n) return load(src + c);
-  if (c >= n || c + vl <= 0) return V<T>{};
-  using I = typename LaneIndex<T>::I;
-  I iota;
-#pragma GCC unroll 8
-  for (int l = 0; l < vl; ++l) iota[l] = l;
-  if (n < vl) {
-    V<T> r{};
-    for (i64 l = std::max<i64>(0, -c); l < vl && c + l < n; ++l) r[l] = src[c + l];
-    return r;
-  }
-  const i64 base = std::clamp<i64>(c, 0, n - vl);
-  const I pos = iota + static_cast<typename LaneIndex<T>::E>(c);
-  const V<T> r = __builtin_shuffle(load(src + base), iota + static_cast<typename LaneIndex<T>::E>(c - base));
-  return pos >= 0 && pos < static_cast<typename LaneIndex<T>::E>(n) ? r : V<T>{};
-}
-
 // Bᵀ D B of VL tiles of one tile row from tile j, whose 5 gY rows rows[a] are split 4 ways by
 // column (`len` values each): value ξ of tile j + l goes to dst[ξ·ds + l].
 template <int F, class T>

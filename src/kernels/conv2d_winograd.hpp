@@ -238,6 +238,28 @@ SVERTKA_CONV_INLINE void split(const T* row, i64 n, i64 pw, i64 dw, i64 len, T* 
     for (int q = 0; q < M; ++q) dst[q * stride + m] = T(0);
 }
 
+// src[c + l] in lane l, zero where c + l lies outside [0, n): one load and a permutation of lanes
+// when the row holds a whole vector.
+template <class T>
+SVERTKA_CONV_INLINE V<T> row_vector(const T* src, i64 c, i64 n) {
+  constexpr i64 vl = VL<T>;
+  if (c >= 0 && c + vl <= n) return load(src + c);
+  if (c >= n || c + vl <= 0) return V<T>{};
+  using I = typename LaneIndex<T>::I;
+  I iota;
+#pragma GCC unroll 8
+  for (int l = 0; l < vl; ++l) iota[l] = l;
+  if (n < vl) {
+    V<T> r{};
+    for (i64 l = std::max<i64>(0, -c); l < vl && c + l < n; ++l) r[l] = src[c + l];
+    return r;
+  }
+  const i64 base = std::clamp<i64>(c, 0, n - vl);
+  const I pos = iota + static_cast<typename LaneIndex<T>::E>(c);
+  const V<T> r = __builtin_shuffle(load(src + base), iota + static_cast<typename LaneIndex<T>::E>(c - base));
+  return pos >= 0 && pos < static_cast<typename LaneIndex<T>::E>(n) ? r : V<T>{};
+}
+
 // The padded sub-grid row of plane `x` at padded row qh, phase column pw (split as above; zero
 // outside the padded input), built in `pad` with zeros past Q up to the last column read (M·len·dw
 // + pw values or Q), so that every column of the split is read without a bound check. The same row
@@ -252,8 +274,31 @@ SVERTKA_CONV_INLINE void split_row(const Setup& s, const T* x, const T* next, i6
     std::fill_n(dst, M * len, T(0));
     return;
   }
-  pad_row(s, x + ih * g.W, pad);
   if (next) prefetch_span(next + ih * g.W, 0, g.W);
+  if constexpr (M == 8) {
+    if (g.mode == PadMode::zeros && g.dilation.w == 1) {
+      // zero padding at stride 2: the parts split in registers from the row's own vectors (the
+      // padded copy took a memmove a row, and the split's loads from it waited on its stores)
+      constexpr i64 vl = VL<T>;
+      const T* src = x + ih * g.W;
+      const i64 c0 = pw - g.padding.left, n = std::min(g.W, s.Q - g.padding.left);
+      for (i64 u0 = 0; u0 < len; u0 += vl) {
+        V<T> v[8], ph[8];
+        if (c0 + 8 * u0 >= n) {
+#pragma GCC unroll 8
+          for (int e = 0; e < 8; ++e) store(dst + e * len + u0, V<T>{});
+          continue;
+        }
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) v[k] = row_vector(src, c0 + 8 * u0 + k * vl, n);
+        deinterleave<8, T>(v, ph);
+#pragma GCC unroll 8
+        for (int e = 0; e < 8; ++e) store(dst + e * len + u0, ph[e]);
+      }
+      return;
+    }
+  }
+  pad_row(s, x + ih * g.W, pad);
   const i64 n = std::max(s.Q, M * len * g.dilation.w + pw);
   std::fill(pad + s.Q, pad + n, T(0));
   // Split 8 ways (stride 2), the groups past the row's columns are zeroed instead of split: 28
