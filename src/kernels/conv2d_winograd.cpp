@@ -364,10 +364,10 @@ SVERTKA_CONV_INLINE void adjoint_input_tiles(const T* const* rows, i64 len, i64 
 
 // The input transform of the tiles of `it` in gY plane x (as transform_plane): the gY rows of its
 // tile rows split 4 ways, from column ow (−1: a zero before column 0, or 0; zero past the plane),
-// then the tiles.
+// then the tiles. The rows of plane `next` (when not null) are prefetched.
 template <int F, class T>
-SVERTKA_CONV_INLINE void adjoint_plane(const Setup& s, const Item& it, const T* x, i64 oh, i64 ow, i64 len, T* parts,
-                                       T* dst, i64 ds) {
+SVERTKA_CONV_INLINE void adjoint_plane(const Setup& s, const Item& it, const T* x, const T* next, i64 oh, i64 ow,
+                                       i64 len, T* parts, T* dst, i64 ds) {
   constexpr i64 vl = VL<T>;
   const auto& g = s.g;
   const i64 th0 = it.t0 / it.tw, th1 = (it.t1 - 1) / it.tw + 1, nrows = 4 * (th1 - th0) + 1;
@@ -378,6 +378,7 @@ SVERTKA_CONV_INLINE void adjoint_plane(const Setup& s, const Item& it, const T* 
       std::fill_n(d, 4 * len, T(0));
       continue;
     }
+    if (next) prefetch_span(next + r * g.W, 0, g.W);
     // split in registers from the row's own vectors (in place, split<4> took the 28 columns of a
     // row of strided_3x3 one by one; through a zero-padded copy its loads waited on the copy's
     // stores)
@@ -465,7 +466,8 @@ SVERTKA_CONV_INLINE void adjoint_task(const void* vctx, i64 t) {
     for (i64 n = n0; n < n1; ++n) {
       i64 off;
       const Item seg = segment(n, off);
-      adjoint_plane<F>(s, seg, c.x + (n * g.C + gi * Cg + ci) * s.HW, c.oh, c.ow, len, split, tmp + off, ts);
+      const T* yc = c.x + (n * g.C + gi * Cg + ci) * s.HW;
+      adjoint_plane<F>(s, seg, yc, ci + 1 < Cg ? yc + s.HW : nullptr, c.oh, c.ow, len, split, tmp + off, ts);
     }
     to_panels<XI>(tmp, ts, np, ci, v, vs, ps);
   }
