@@ -132,8 +132,10 @@ Conv2dAlgo choose_forward(const Conv2dGeometry& g) {
   // 32 × 32 outputs, 32 → 64 level with the direct path). Slower: 4 images (64 → 128 1.46 against
   // 1.43, 128 → 128 2.93 against 2.79) or fewer, 262144 pairs (4 images of 512 → 512: 41.5 against
   // 37.3), 14 × 14 outputs even over 32 images (64 → 128 3.95 against 3.71, 128 → 256 12.6
-  // against 11.7)
-  if (isa() == Conv2dIsa::avx512 && winograd::halves(g) && g.Ho >= 28 && g.Wo >= 28 &&
+  // against 11.7). The AVX2 kernels on a Zen 4 (not measured on a CPU without AVX-512), best of 30 at
+  // 2 threads: strided_3x3 7.7 against 10.2-10.3 ms (GEMM), 8 images of 128 → 256 13.9-14.3 against
+  // 18.2-18.3, of 64 → 64 2.25-2.33 against 2.76-2.81
+  if ((isa() == Conv2dIsa::avx512 || isa() == Conv2dIsa::avx2) && winograd::halves(g) && g.Ho >= 28 && g.Wo >= 28 &&
       g.N * ceil_div(g.Ho, i64{4}) * ceil_div(g.Wo, i64{4}) >= 392 && g.C / g.groups >= 64 && Kg >= 64 &&
       g.C / g.groups * Kg <= 131072)
     return Conv2dAlgo::winograd;
@@ -184,9 +186,11 @@ Conv2dAlgo choose_data(const Conv2dGeometry& g) {
   // 16 images of 32 × 32, 64 → 64, 1.55-1.59 against 1.72-1.73; of 64 × 64, 32 → 64, 2.99-3.05
   // against 3.20-3.27. Level or slower: 4 images of 56 × 56 (196 tiles: 2.37-2.39 against 2.40),
   // 16 channels (64 × 64, 16 → 32: 1.02 against 0.88), 28 × 28 inputs (32 images of 64 → 128:
-  // 5.03-5.04 against 4.87-4.90; 4 of 512 → 512: 23.7-24.6 against 22.4-22.5)
+  // 5.03-5.04 against 4.87-4.90; 4 of 512 → 512: 23.7-24.6 against 22.4-22.5). With the AVX2
+  // kernels (the same host, best of 30): strided_3x3 7.4-7.5 against 9.5 ms, 8 images of 128 → 256
+  // 13.7-14.0 against 18.0-18.2, of 64 → 64 2.01-2.03 against 2.55
   if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && std::is_same_v<T, float> &&
-      isa() == Conv2dIsa::avx512 && winograd::halves_data(g) && g.H >= 32 && g.W >= 32 &&
+      (isa() == Conv2dIsa::avx512 || isa() == Conv2dIsa::avx2) && winograd::halves_data(g) && g.H >= 32 && g.W >= 32 &&
       g.N * ceil_div(g.H, i64{8}) * ceil_div(g.W, i64{8}) >= 256 && g.C / g.groups >= 32 && g.K / g.groups >= 64 &&
       g.C / g.groups * (g.K / g.groups) <= 131072)
     return Conv2dAlgo::winograd;

@@ -455,7 +455,7 @@ BOOST_AUTO_TEST_CASE(strided_layers_of_3x3_taps_per_phase_run_winograd_forward_o
   });
 }
 
-BOOST_AUTO_TEST_CASE(layers_of_3x3_at_stride_2_run_winograd_forward_on_avx512) {
+BOOST_AUTO_TEST_CASE(layers_of_3x3_at_stride_2_run_winograd_on_avx2_and_avx512) {
   using sv::kernels::Conv2dIsa;
   using sv::kernels::conv2d_forward_algorithm;
   // C channels, K filters of 3 × 3 at stride st, padding 1, on n images of hw × hw (hw / st outputs)
@@ -466,26 +466,26 @@ BOOST_AUTO_TEST_CASE(layers_of_3x3_at_stride_2_run_winograd_forward_on_avx512) {
   };
   const auto wino = Conv2dAlgo::winograd;
   for_each_isa([&] {
-    const bool avx512 = sv::kernels::conv2d_isa() == Conv2dIsa::avx512;
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 128, 56)) == wino) == avx512));   // strided_3x3
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(128, 128, 56)) == wino) == avx512));  // 16384 pairs
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(128, 128, 56, {2, 2}, 2)) == wino) == avx512));  // groups
+    const bool vector_isa = sv::kernels::conv2d_isa() != Conv2dIsa::generic;  // AVX2 or AVX-512
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 128, 56)) == wino) == vector_isa));   // strided_3x3
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(128, 128, 56)) == wino) == vector_isa));  // 16384 pairs
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(128, 128, 56, {2, 2}, 2)) == wino) == vector_isa));  // groups
     BOOST_TEST((conv2d_forward_algorithm<double>(geom(64, 128, 56)) != wino));   // float only
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 54)) != wino));    // 27 × 27 outputs
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(32, 128, 56)) != wino));    // 32 channels
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 32, 56)) != wino));     // 32 filters
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(128, 256, 56)) == wino) == avx512));  // 32768 pairs
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(256, 512, 56, {2, 2}, 1, 8)) == wino) == avx512));  // 131072
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(128, 256, 56)) == wino) == vector_isa));  // 32768 pairs
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(256, 512, 56, {2, 2}, 1, 8)) == wino) == vector_isa));  // 131072
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(512, 512, 56, {2, 2}, 1, 8)) != wino));  // 262144 pairs
-    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 8)) == wino) == avx512));  // 392 tiles
+    BOOST_TEST(((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 8)) == wino) == vector_isa));  // 392 tiles
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 7)) != wino));   // 343 tiles
     BOOST_TEST((conv2d_forward_algorithm<float>(geom(64, 128, 56, {2, 1})) != wino));  // stride 2 × 1
     // the data gradient through the adjoint transform (zero padding 0-2 above and left, of one parity)
     // from 32 × 32 inputs, 256 tiles of 8 × 8, 32 channels and 64 filters per group, 131072 pairs
     using sv::kernels::conv2d_backward_data_algorithm;
-    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 128, 56)) == wino) == avx512));  // strided_3x3
-    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(32, 64, 32)) == wino) == avx512));   // 256 tiles
-    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(256, 512, 56, {2, 2}, 1, 8)) == wino) == avx512));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(64, 128, 56)) == wino) == vector_isa));  // strided_3x3
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(32, 64, 32)) == wino) == vector_isa));   // 256 tiles
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(geom(256, 512, 56, {2, 2}, 1, 8)) == wino) == vector_isa));
     BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(512, 512, 56, {2, 2}, 1, 8)) != wino));  // 262144 pairs
     BOOST_TEST((conv2d_backward_data_algorithm<double>(geom(64, 128, 56)) != wino));  // float only
     BOOST_TEST((conv2d_backward_data_algorithm<float>(geom(64, 128, 28, {2, 2}, 1, 32)) != wino));  // 28 × 28
@@ -496,8 +496,8 @@ BOOST_AUTO_TEST_CASE(layers_of_3x3_at_stride_2_run_winograd_forward_on_avx512) {
     auto padded = [&](sv::Padding2d p, sv::PadMode mode) {
       return sv::ops::Conv2d{{.stride = {2, 2}, .padding = p, .pad_mode = mode}}.geometry({16, 64, 56, 56}, {128, 64, 3, 3});
     };
-    BOOST_TEST(((conv2d_backward_data_algorithm<float>(padded({0, 1, 0, 1}, PadMode::zeros)) == wino) == avx512));
-    BOOST_TEST(((conv2d_backward_data_algorithm<float>(padded({2, 2, 2, 0}, PadMode::zeros)) == wino) == avx512));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(padded({0, 1, 0, 1}, PadMode::zeros)) == wino) == vector_isa));
+    BOOST_TEST(((conv2d_backward_data_algorithm<float>(padded({2, 2, 2, 0}, PadMode::zeros)) == wino) == vector_isa));
     BOOST_TEST((conv2d_backward_data_algorithm<float>(padded({1, 1, 2, 2}, PadMode::zeros)) != wino));  // parities
     BOOST_TEST((conv2d_backward_data_algorithm<float>(padded({3, 3, 3, 3}, PadMode::zeros)) != wino));  // padding 3
     BOOST_TEST((conv2d_backward_data_algorithm<float>(padded({1, 1, 1, 1}, PadMode::reflect)) != wino));
