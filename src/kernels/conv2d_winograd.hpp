@@ -4,7 +4,8 @@
 // input when it is not zeros) and (as F(3 × 3, 2 × 2), F(3 × 3, 4 × 4), F(5 × 5, 2 × 2),
 // F(5 × 5, 4 × 4)) the weight gradient; forward, also strided layers of 3 × 3 or 5 × 5 taps per
 // phase of the stride (11 × 11 at stride 4) and 3 × 3 filters at stride 2 (F(4 × 4, 3 × 3) at
-// stride 2, Wino<3, 4, 2>).
+// stride 2, Wino<3, 4, 2>), whose data gradient with zero padding of 0-2 above and left runs through
+// the adjoint transform (Adjoint<F>: 8 × 8 pixels of ∂L/∂x from 5 × 5 values of gY).
 //
 // Each m × m tile of outputs of an r × r filter is computed from an α × α tile of the padded input,
 // α = m + r − 1, with α² products per (filter, channel) instead of m²·r² (16 instead of 36 for
@@ -56,8 +57,9 @@
 // products, and the output transform writes y (with the bias), or adds to it, at the tile positions
 // inside the output.
 //
-// The data gradient is this kernel on gY with the filters turned by 180° (backward_data below); the
-// weight gradient transforms the input tiles the same way (filter_task).
+// The data gradient is this kernel on gY with the filters turned by 180° (backward_data below; at
+// stride 2 adjoint_task, the same blocks and products with the adjoint transforms); the weight
+// gradient transforms the input tiles the same way (filter_task).
 //
 // At a stride s without dilation the forward pass runs on the s_h·s_w phases of the padded input as
 // channels, with filters of ⌈R / s_h⌉ × ⌈S / s_w⌉ taps (forward_phases in conv2d_winograd.cpp), when
