@@ -112,17 +112,22 @@ Conv2dAlgo conv2d_algorithm(const Conv2dGeometry& g);
 //! the vectors (Wo ≥ 32, at most a seventh of the row's
 //! 16-lane vectors left empty) and its filters are small enough to rearrange per task (Kg·Cg·R·S ≤
 //! 2¹⁸): output rows in registers, six filters per pass, with nothing packed but the input planes.
-//! Its backward passes stay on the GEMM path. On AVX-512 in float, 3 × 3 layers at stride 2 with at
-//! least 28 × 28 outputs, 8 images' worth of tiles (N·⌈Ho/4⌉·⌈Wo/4⌉ ≥ 392), 64 channels and 64
-//! filters per group and at most 131072 filter-channel pairs run `winograd` (at 2 threads
-//! strided_3x3 5.34 against 5.85 ms on the GEMM path, medians of alternating runs).
+//! Its backward passes stay on the GEMM path. On the AVX-512 and AVX2 kernels in float, 3 × 3 layers
+//! at stride 2 with at least 28 × 28 outputs, 8 images' worth of tiles (N·⌈Ho/4⌉·⌈Wo/4⌉ ≥ 392), 64
+//! channels and 64 filters per group and at most 131072 filter-channel pairs run `winograd` (at 2
+//! threads strided_3x3 5.34 against 5.85 ms on the GEMM path, medians of alternating runs, AVX-512;
+//! 7.7 against 10.2 on the AVX2 kernels of a Zen 4).
 template <class T>
 Conv2dAlgo conv2d_forward_algorithm(const Conv2dGeometry& g);
 
 //! The algorithm `conv2d_backward_data<T>` runs for `g`: `winograd` when forced on 3 × 3 or 5 × 5
 //! filters at stride 1, or with `algo = automatic` where the forward pass would run it on a layer
 //! of any size (1.4-1.5x the GEMM path on 3 × 3 layers of 64-256 channels at 2 threads, 1.1-1.4x
-//! with reflect or replicate padding); else `direct` for direct shapes and `gemm`.
+//! with reflect or replicate padding); for 3 × 3 layers at stride 2 with zero padding of 0-2 above
+//! and left (both even or both odd), `winograd` when forced, or automatically in float on the AVX2
+//! and AVX-512 kernels from 32 × 32 inputs with 256 tiles of 8 × 8, 32 channels and 64 filters per
+//! group, at most 131072 pairs (the adjoint of the forward pass's transform: strided_3x3 7.0-7.3
+//! against 9.1-9.2 ms on the GEMM path at 2 threads); else `direct` for direct shapes and `gemm`.
 template <class T>
 Conv2dAlgo conv2d_backward_data_algorithm(const Conv2dGeometry& g);
 
