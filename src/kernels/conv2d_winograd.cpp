@@ -176,6 +176,28 @@ SVERTKA_CONV_INLINE void to_panels(const T* tmp, i64 ts, i64 np, i64 ci, T* v, i
       for (i64 l = 0; l < nr; l += vl) store(v + xi * vs + q * ps + ci * nr + l, load(tmp + xi * ts + q * nr + l));
 }
 
+// The input transform of a block into its B panels, channel by channel: plane(seg, x, next, dst)
+// transforms the part `seg` (from segment(n, off)) of image n's plane x of the channel into tmp
+// from dst = tmp + off (next: the next channel's plane, or null), then to_panels. The columns of
+// tmp past the block's nt tiles are zero until a vector writes them, so that the products of the
+// last panel's unused columns (never read) only ever see finite values.
+template <int XI, class T, class Segment, class Plane>
+SVERTKA_CONV_INLINE void block_panels(const Ctx<T>& c, i64 gi, i64 n0, i64 n1, Segment segment, T* tmp, i64 ts,
+                                      i64 nt, i64 np, T* v, i64 vs, i64 ps, Plane plane) {
+  const Setup& s = *c.s;
+  const i64 Cg = s.Cg;
+  for (i64 xi = 0; xi < XI; ++xi) std::fill(tmp + xi * ts + nt, tmp + (xi + 1) * ts, T(0));
+  for (i64 ci = 0; ci < Cg; ++ci) {
+    for (i64 n = n0; n < n1; ++n) {
+      i64 off;
+      const Item seg = segment(n, off);
+      const T* xc = c.x + (n * s.g.C + gi * Cg + ci) * s.HW;
+      plane(seg, xc, ci + 1 < Cg ? xc + s.HW : nullptr, tmp + off);
+    }
+    to_panels<XI>(tmp, ts, np, ci, v, vs, ps);
+  }
+}
+
 // The α² products of a block of np panels of tiles, group gi: m[ξ·ms + filter row·ncp + tile] =
 // Σ_c U_pair(ξ)[filter row][c] · v[ξ·vs + panel·ps + c·NR + lane], in depth chunks of c.kc.
 template <int A, int D, class Isa, class T>
@@ -250,20 +272,12 @@ SVERTKA_CONV_INLINE void forward_task(const void* vctx, i64 t) {
   T* split = ws.task_a.get<T>(nrows * E * len + XI * ts + s.Q + E * len * dw + dw);
   T* tmp = split + nrows * E * len;
   T* pad = tmp + XI * ts;
-  // input transform, channel by channel: whole vectors of tiles along each tile row into tmp (the
-  // lanes past a row's end are overwritten by the next row or lie past the block), then into the
-  // panels; the columns past the block are zero until a vector writes them, so that the products
-  // of the last panel's unused columns (never read) only ever see finite values
-  for (i64 xi = 0; xi < XI; ++xi) std::fill(tmp + xi * ts + nt, tmp + (xi + 1) * ts, T(0));
-  for (i64 ci = 0; ci < Cg; ++ci) {
-    for (i64 n = n0; n < n1; ++n) {
-      i64 off;
-      const Item seg = segment(n, off);
-      const T* xc = c.x + (n * g.C + gi * Cg + ci) * s.HW;
-      transform_plane<R, M, T, SD>(s, seg, xc, ci + 1 < Cg ? xc + s.HW : nullptr, len, split, pad, tmp + off, ts);
-    }
-    to_panels<XI>(tmp, ts, np, ci, v, vs, ps);
-  }
+  // input transform: whole vectors of tiles along each tile row into tmp (the lanes past a row's
+  // end are overwritten by the next row or lie past the block), then into the panels
+  block_panels<XI>(c, gi, n0, n1, segment, tmp, ts, nt, np, v, vs, ps,
+                   [&](const Item& seg, const T* xc, const T* next, T* dst) {
+                     transform_plane<R, M, T, SD>(s, seg, xc, next, len, split, pad, dst, ts);
+                   });
   // the α² products
   block_products<A, distinct_rows<R, M, SD>(), Isa>(c, gi, v, vs, ps, np, m, ms);
   // output transform, image by image of the block, on vectors of VL tiles along each tile row:
@@ -461,16 +475,10 @@ SVERTKA_CONV_INLINE void adjoint_task(const void* vctx, i64 t) {
   std::fill_n(m + XI * ms, vl, T(0));
   T* split = ws.task_a.get<T>(nrows * 4 * len + XI * ts);
   T* tmp = split + nrows * 4 * len;
-  for (i64 xi = 0; xi < XI; ++xi) std::fill(tmp + xi * ts + nt, tmp + (xi + 1) * ts, T(0));
-  for (i64 ci = 0; ci < Cg; ++ci) {
-    for (i64 n = n0; n < n1; ++n) {
-      i64 off;
-      const Item seg = segment(n, off);
-      const T* yc = c.x + (n * g.C + gi * Cg + ci) * s.HW;
-      adjoint_plane<F>(s, seg, yc, ci + 1 < Cg ? yc + s.HW : nullptr, c.oh, c.ow, len, split, tmp + off, ts);
-    }
-    to_panels<XI>(tmp, ts, np, ci, v, vs, ps);
-  }
+  block_panels<XI>(c, gi, n0, n1, segment, tmp, ts, nt, np, v, vs, ps,
+                   [&](const Item& seg, const T* yc, const T* next, T* dst) {
+                     adjoint_plane<F>(s, seg, yc, next, c.oh, c.ow, len, split, dst, ts);
+                   });
   block_products<9, 6, Isa>(c, gi, v, vs, ps, np, m, ms);
   // output transform, added to ∂L/∂x: channel by channel, image by image of the block, along each
   // tile row in vectors of VL tiles (the last one up to the row's last tile and column)
