@@ -58,7 +58,8 @@
 // inside the output.
 //
 // The data gradient is this kernel on gY with the filters turned by 180° (backward_data below; at
-// stride 2 adjoint_task, the same blocks and products with the adjoint transforms); the weight
+// stride 2 adjoint_task in conv2d_winograd_adjoint.cpp, the same blocks and products with the
+// adjoint transforms); the weight
 // gradient transforms the input tiles the same way (filter_task).
 //
 // At a stride s without dilation the forward pass runs on the s_h·s_w phases of the padded input as
@@ -75,9 +76,11 @@
 // transformed values of one channel and its split rows. Tasks depend on the shape only: results are
 // the same for any thread count.
 //
-// This header holds what the forward pass and data gradient (conv2d_winograd.cpp) share with the
-// weight gradient (conv2d_winograd_filter.cpp): the tile blocks, the split rows, the transforms and
-// the input transform of a block.
+// This header holds what the forward pass and data gradient (conv2d_winograd.cpp,
+// conv2d_winograd_adjoint.cpp) share with the weight gradient (conv2d_winograd_filter.cpp): the tile
+// blocks, the split rows, the transforms and the input transform of a block; what the first two
+// alone share (the task context, B panels, products, tile stores and filter transform) is in
+// conv2d_winograd_tasks.hpp.
 
 #pragma once
 
