@@ -98,8 +98,9 @@ Conv2dAlgo choose_data(const Conv2dGeometry& g);
 template <class T>
 Conv2dAlgo choose_filter(const Conv2dGeometry& g);
 
-// Runs task(ctx, t) for t in [0, n): in parallel (dynamic schedule: which thread runs a task never
-// changes its result) when `flops` is large and no parallel region is active, else serially.
+// Runs task(ctx, t) for t in [0, n): in parallel (dynamic schedule, small tasks handed out a few at
+// a time; which thread runs a task never changes its result) when `flops` is large and no parallel
+// region is active, else serially.
 using TaskFn = void (*)(const void* ctx, i64 t);
 void run_tasks(i64 n, double flops, TaskFn task, const void* ctx);
 // The instruction set the kernels use now: the best the CPU has, unless set_conv2d_isa chose one.

@@ -264,6 +264,7 @@ void weight_task(const void* vctx, i64 t) {
       for (i64 l = 0; l < nk; ++l) c.u[off[l] + xi * xs + ci * mr] = out[xi / A][xi % A][l];
   }
 }
+
 // The transformed weights of geometry s for Wino<R, M, SD> in tiles of mr filters, as the tasks
 // read them (u[gi][pair of G's distinct rows][tile of mr filters][Cg][mr], in the calling thread's
 // call_a), from w, or when `flipped` from the filters of the transposed layer turned by 180°.
