@@ -59,8 +59,7 @@
 //
 // The data gradient is this kernel on gY with the filters turned by 180° (backward_data below; at
 // stride 2 adjoint_task in conv2d_winograd_adjoint.cpp, the same blocks and products with the
-// adjoint transforms); the weight
-// gradient transforms the input tiles the same way (filter_task).
+// adjoint transforms); the weight gradient transforms the input tiles the same way (filter_task).
 //
 // At a stride s without dilation the forward pass runs on the s_h·s_w phases of the padded input as
 // channels, with filters of ⌈R / s_h⌉ × ⌈S / s_w⌉ taps (forward_phases in conv2d_winograd.cpp), when

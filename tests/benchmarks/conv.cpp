@@ -56,6 +56,13 @@ struct Problem {
     gb = sv::Tensor<float>::zeros(b.shape());
     flops = 2.0 * static_cast<double>(ys.numel()) * static_cast<double>(l.C * l.R * l.S);
   }
+  void forward() { op.forward(x, w, b, y); }
+  // forward, then the gradients of x, w and b, zeroed first as the tape does
+  void forward_backward() {
+    op.forward(x, w, b, y);
+    gx.fill(0), gw.fill(0), gb.fill(0);
+    op.backward(sv::ops::NoSaved{}, x, w, b, y, gy, &gx, &gw, &gb);
+  }
 };
 
 void forward(benchmark::State& state) {
@@ -63,7 +70,7 @@ void forward(benchmark::State& state) {
   sv::set_num_threads(static_cast<int>(state.range(1)));
   Problem p(l);
   for (auto _ : state) {
-    p.op.forward(p.x, p.w, p.b, p.y);
+    p.forward();
     benchmark::ClobberMemory();
   }
   state.SetLabel(l.name);
@@ -92,7 +99,7 @@ void forward_median(benchmark::State& state) {
   const Workload& l = workloads[state.range(0)];
   sv::set_num_threads(static_cast<int>(state.range(1)));
   Problem p(l);
-  for (auto _ : state) state.SetIterationTime(median_of_10_calls([&p] { p.op.forward(p.x, p.w, p.b, p.y); }));
+  for (auto _ : state) state.SetIterationTime(median_of_10_calls([&p] { p.forward(); }));
   state.SetLabel(l.name);
   state.counters["GFLOPS"] = benchmark::Counter(p.flops, benchmark::Counter::kIsIterationInvariantRate);
 }
@@ -102,9 +109,7 @@ void forward_backward(benchmark::State& state) {
   sv::set_num_threads(static_cast<int>(state.range(1)));
   Problem p(l);
   for (auto _ : state) {
-    p.op.forward(p.x, p.w, p.b, p.y);
-    p.gx.fill(0), p.gw.fill(0), p.gb.fill(0);
-    p.op.backward(sv::ops::NoSaved{}, p.x, p.w, p.b, p.y, p.gy, &p.gx, &p.gw, &p.gb);
+    p.forward_backward();
     benchmark::ClobberMemory();
   }
   state.SetLabel(l.name);
@@ -115,12 +120,7 @@ void forward_backward_median(benchmark::State& state) {
   const Workload& l = workloads[state.range(0)];
   sv::set_num_threads(static_cast<int>(state.range(1)));
   Problem p(l);
-  const auto step = [&p] {
-    p.op.forward(p.x, p.w, p.b, p.y);
-    p.gx.fill(0), p.gw.fill(0), p.gb.fill(0);
-    p.op.backward(sv::ops::NoSaved{}, p.x, p.w, p.b, p.y, p.gy, &p.gx, &p.gw, &p.gb);
-  };
-  for (auto _ : state) state.SetIterationTime(median_of_10_calls(step));
+  for (auto _ : state) state.SetIterationTime(median_of_10_calls([&p] { p.forward_backward(); }));
   state.SetLabel(l.name);
   state.counters["GFLOPS"] = benchmark::Counter(3.0 * p.flops, benchmark::Counter::kIsIterationInvariantRate);
 }
