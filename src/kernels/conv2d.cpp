@@ -206,7 +206,8 @@ template Conv2dAlgo choose_data<double>(const Conv2dGeometry&);
 
 template <class T>
 Conv2dAlgo choose_filter(const Conv2dGeometry& g) {
-  if (g.algo == Conv2dAlgo::winograd) return winograd::applies(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
+  if (g.algo == Conv2dAlgo::winograd)
+    return winograd::applies(g) || winograd::halves_filter(g) ? Conv2dAlgo::winograd : Conv2dAlgo::gemm;
   const Conv2dAlgo a = choose(g);
   // Its partial sums are α²·Cg·Kg values per part: up to 128 × 128 there are 7-8 parts to spread
   // over the threads (256 × 256 at 14 × 14: 3 parts, 5% slower than the GEMM path). The depth of its
@@ -218,6 +219,25 @@ Conv2dAlgo choose_filter(const Conv2dGeometry& g) {
   const i64 min_outputs = g.R == 3 ? 28 * 28 : 16 * 16;
   if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && winograd_pays<T>(g) &&
       (g.C / g.groups) * (g.K / g.groups) <= 128 * 128 && g.Ho * g.Wo >= min_outputs)
+    return Conv2dAlgo::winograd;
+  // A 3 × 3 layer at stride 2 with zero padding through Wino<3, 4, 2> transposed
+  // (winograd::halves_filter: 81 products per 4 × 4 outputs instead of 144) on AVX-512 from 28 × 28
+  // outputs, 196 tiles (4 images of 7 × 7), 64 channels and 128 filters per group, up to 65536
+  // channel-filter pairs (its products take 81·Cg·Kg values per part: 21 MB at 256 × 256). At 2
+  // threads (Zen 4, best of 15-30, alternating with the GEMM path): strided_3x3 (16 images, 64 → 128,
+  // 56 × 56) 8.3-8.7 against 9.8-9.9 ms; 8 images of 64 → 256 9.1 against 11.1, of 128 → 256 17.2
+  // against 21.6, of 256 → 256 33.5 against 46.5; 16 of 256 → 128 37.7-38.4 against 39.1-39.2; 4 of
+  // 64 → 128 at 56 × 56 3.1 against 3.2, at 112 × 112 9.6 against 10.7; 29 × 29 and 32 × 32 outputs
+  // 9.9-10.0 and 10.9 against 10.5-10.6 and 12.6-12.7; padding 0 and 2 8.0 and 9.8 against 9.3 and
+  // 10.7. Slower: 64 and 96 filters (56 × 56: 6.2 against 5.5, 8.4 against 7.9), 32 channels
+  // (5.4-5.6 against 5.2-5.3), 14 × 14 outputs (8 images of 128 → 128: 4.1 against 3.6; 16 of
+  // 128 → 256: 12.6 against 11.4), 2 images (1.81 against 1.72), and on AVX2 (strided_3x3 11.3
+  // against 11.1, 14 × 14 outputs 1.2-1.4x). Faster but left to the GEMM path for the memory: 8
+  // images of 512 → 512 at 56 × 56 (151 against 342 ms, 85 MB of products)
+  if (g.algo == Conv2dAlgo::automatic && a == Conv2dAlgo::gemm && std::is_same_v<T, float> &&
+      isa() == Conv2dIsa::avx512 && winograd::halves_filter(g) && g.Ho >= 28 && g.Wo >= 28 &&
+      g.N * ceil_div(g.Ho, i64{4}) * ceil_div(g.Wo, i64{4}) >= 196 && g.C / g.groups >= 64 && g.K / g.groups >= 128 &&
+      g.C / g.groups * (g.K / g.groups) <= 65536)
     return Conv2dAlgo::winograd;
   return a;
 }

@@ -147,6 +147,9 @@ bool halves(const Conv2dGeometry& g);
 // Whether its data gradient runs through the adjoint transform (Adjoint<F>, 81 products per 8 × 8
 // pixels of ∂L/∂x): zero padding of at most 2 above and left, both even or both odd.
 bool halves_data(const Conv2dGeometry& g);
+// Whether its weight gradient runs through Wino<3, 4, 2> transposed (81 products per tile of 4 × 4
+// outputs, conv2d_winograd_halves_filter.cpp): zero padding.
+bool halves_filter(const Conv2dGeometry& g);
 // Whether its data gradient is a convolution of gY on the input's pixels alone (padding of at most
 // (r − 1)·dilation per side; in a mode other than zeros followed by the sums of the padded frame's
 // pixels, added to their sources), not on the whole padded input followed by a fold of its borders.

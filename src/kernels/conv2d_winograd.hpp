@@ -457,6 +457,15 @@ struct Wino<3, 4, 2> {
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) y[j] = y[j] + m[5 + j];
   }
+  // A = (Aᵀ)ᵀ on the 4 values g of a tile of ∂L/∂y in one direction (the weight gradient's
+  // transform, conv2d_winograd_halves_filter.cpp): F(4, 2)'s A g, then g itself for the odd values
+  template <class U>
+  SVERTKA_CONV_INLINE static void ag(const U* g, U* h) {
+    const U e = g[0] + g[2], o = g[1] + g[3];
+    h[0] = g[0], h[1] = e + o, h[2] = e - o, h[3] = g[0] + 2 * g[1] + 4 * g[2] + 8 * g[3], h[4] = g[3];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) h[5 + j] = g[j];
+  }
   // F(4, 2)'s Bᵀ (5 values e → t[0 .. 5)) and Aᵀ (m[0 .. 5) → 4 values)
   template <class U>
   SVERTKA_CONV_INLINE static void even_bt(const U* e, U* t) {
@@ -563,6 +572,11 @@ inline i64 make_items(const Conv2dGeometry& g, i64 m, i64 block, i64 unit, Item*
 
 // Throws OptionError unless g is a 3 × 3 or 5 × 5 convolution at stride 1.
 void check_applies(const Conv2dGeometry& g);
+
+// gw += the weight gradient of a 3 × 3 layer at stride 2 with zero padding (halves_filter) through
+// Wino<3, 4, 2> transposed (conv2d_winograd_halves_filter.cpp).
+template <class T>
+void backward_filter_halves(const Conv2dGeometry& g, const T* x, const T* gy, T* gw);
 
 // Whether a layer has outputs of at least side × side per dilation phase (the forward pass and data
 // gradient run F(4 × 4, 3 × 3) from 32 and F(4 × 4, 5 × 5) from 16, the weight gradient F(3 × 3,

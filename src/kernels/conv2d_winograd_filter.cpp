@@ -213,6 +213,7 @@ void run_filter(const Setup& s, const T* x, const T* gy, T* gw) {
 
 template <class T>
 void backward_filter(const Setup& s, const T* x, const T* gy, T* gw) {
+  if (halves_filter(s.g)) return backward_filter_halves(s.g, x, gy, gw);
   check_applies(s.g);
   if (s.g.R == 5 && large_tiles(s.g, 32))
     run_filter<5, 4>(s, x, gy, gw);

@@ -501,7 +501,23 @@ BOOST_AUTO_TEST_CASE(layers_of_3x3_at_stride_2_run_winograd_on_avx2_and_avx512) 
     BOOST_TEST((conv2d_backward_data_algorithm<float>(padded({1, 1, 2, 2}, PadMode::zeros)) != wino));  // parities
     BOOST_TEST((conv2d_backward_data_algorithm<float>(padded({3, 3, 3, 3}, PadMode::zeros)) != wino));  // padding 3
     BOOST_TEST((conv2d_backward_data_algorithm<float>(padded({1, 1, 1, 1}, PadMode::reflect)) != wino));
-    BOOST_TEST((sv::kernels::conv2d_backward_filter_algorithm<float>(geom(64, 128, 56)) != wino));
+    // the weight gradient through Wino<3, 4, 2> transposed (zero padding), on AVX-512, from 28 × 28
+    // outputs, 196 tiles of 4 × 4, 64 channels and 128 filters per group, up to 65536 pairs
+    using sv::kernels::conv2d_backward_filter_algorithm;
+    const bool avx512 = sv::kernels::conv2d_isa() == Conv2dIsa::avx512;
+    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(geom(64, 128, 56)) == wino) == avx512));  // strided_3x3
+    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 4)) == wino) == avx512));
+    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(geom(256, 256, 56, {2, 2}, 1, 8)) == wino) == avx512));
+    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(geom(128, 256, 56, {2, 2}, 2)) == wino) == avx512));  // groups
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(256, 512, 56, {2, 2}, 1, 8)) != wino));  // 131072 pairs
+    BOOST_TEST((conv2d_backward_filter_algorithm<double>(geom(64, 128, 56)) != wino));           // float only
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(64, 128, 54)) != wino));            // 27 × 27 outputs
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(64, 128, 56, {2, 2}, 1, 3)) != wino));  // 147 tiles
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(32, 128, 56)) != wino));            // 32 channels
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(64, 96, 56)) != wino));             // 96 filters
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(geom(64, 128, 56, {2, 1})) != wino));    // stride 2 × 1
+    BOOST_TEST((conv2d_backward_filter_algorithm<float>(padded({1, 1, 1, 1}, PadMode::reflect)) != wino));
+    BOOST_TEST(((conv2d_backward_filter_algorithm<float>(padded({0, 1, 2, 0}, PadMode::zeros)) == wino) == avx512));
   });
 }
 
