@@ -62,8 +62,9 @@ namespace svertka::kernels {
 //! `winograd`: F(2 × 2, 3 × 3), F(4 × 4, 3 × 3), F(2 × 2, 5 × 5) and F(4 × 4, 5 × 5) for every pass
 //! of 3 × 3 and 5 × 5 filters at stride 1, and the forward pass of strided layers with 3 × 3 or 5 × 5 taps per
 //! phase of the stride without dilation (AlexNet's 11 × 11 at stride 4: 3 × 3 taps on 16 phases)
-//! and of 3 × 3 filters at stride 2 without dilation;
-//! forced on another geometry, the forward pass throws `OptionError` and the backward passes run the
+//! and of 3 × 3 filters at stride 2 without dilation, whose data gradient (zero padding of 0-2
+//! above and left, both even or both odd) and weight gradient (zero padding) run transforms of their
+//! own; forced on another geometry, the forward pass throws `OptionError` and the backward passes run the
 //! GEMM path. Its results differ from the other
 //! algorithms' by rounding only: in float, relative to the largest output, about 1e-6 for
 //! F(2 × 2, 3 × 3), up to about 5e-6 for F(2 × 2, 5 × 5), and about 6e-6 (1.3e-5 at 256 channels)
